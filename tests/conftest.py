@@ -69,11 +69,20 @@ def client(ident: Identity) -> Iterator[TestClient]:
         yield c
 
 
-def password_auth(user: str, password: str, project: str | None = None,
-                  domain: str | None = None, system: bool = False) -> dict[str, object]:
+def password_auth(
+    user: str,
+    password: str,
+    project: str | None = None,
+    domain: str | None = None,
+    system: bool = False,
+) -> dict[str, object]:
     """An auth request body, as keystoneauth would send it."""
-    body: dict[str, object] = {"identity": {"methods": ["password"], "password": {
-        "user": {"name": user, "domain": {"id": "default"}, "password": password}}}}
+    body: dict[str, object] = {
+        "identity": {
+            "methods": ["password"],
+            "password": {"user": {"name": user, "domain": {"id": "default"}, "password": password}},
+        }
+    }
     if project:
         body["scope"] = {"project": {"name": project, "domain": {"id": "default"}}}
     elif domain:
@@ -83,8 +92,9 @@ def password_auth(user: str, password: str, project: str | None = None,
     return {"auth": body}
 
 
-def issue(client: TestClient, user: str = "admin", password: str = ADMIN_PASSWORD,
-          **scope: object) -> str:
+def issue(
+    client: TestClient, user: str = "admin", password: str = ADMIN_PASSWORD, **scope: object
+) -> str:
     """Issue a token and return it (asserting 201)."""
     if not scope:
         scope = {"project": "admin"} if user == "admin" else {"project": user}

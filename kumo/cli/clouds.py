@@ -68,5 +68,8 @@ def merge_into(path: Path, clouds: dict[str, Any]) -> None:
 
 def user_clouds_yaml() -> Path:
     """~/.config/openstack/clouds.yaml, where openstackclient and openstacksdk look."""
-    return Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config")) / "openstack" / (
-        "clouds.yaml")
+    return (
+        Path(os.environ.get("XDG_CONFIG_HOME", Path.home() / ".config"))
+        / "openstack"
+        / ("clouds.yaml")
+    )

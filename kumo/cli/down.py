@@ -33,7 +33,8 @@ def down(settings: Settings, purge: bool) -> None:
     console.print("Stopped: " + ", ".join(stopped) if stopped else "Kumo was not running.")
     if purge:
         if state.root.exists() and not state.is_kumo_state():
-            raise SystemExit(f"{state.root} does not look like a Kumo state directory; "
-                             "not deleting it.")
+            raise SystemExit(
+                f"{state.root} does not look like a Kumo state directory; not deleting it."
+            )
         shutil.rmtree(state.root, ignore_errors=True)
         console.print(f"Deleted the state directory {state.root}.")

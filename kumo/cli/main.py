@@ -71,8 +71,7 @@ def main(argv: list[str] | None = None) -> int:
 
         repo = KeyRepository(settings.state_dir / "fernet-keys", settings.fernet_max_active_keys)
         primary = repo.rotate()
-        print(f"Rotated the token keys; primary key is now {primary}; "
-              f"keys kept: {repo.indexes()}")
+        print(f"Rotated the token keys; primary key is now {primary}; keys kept: {repo.indexes()}")
     elif args.command == "db":
         from kumo.common.db import Database
 

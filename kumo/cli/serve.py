@@ -36,9 +36,16 @@ def serve(settings: Settings, role: str) -> None:
     os.environ["KUMO_STATE_DIR"] = str(settings.state_dir)
     try:
         uvicorn.run(
-            "kumo.cli.serve:app_factory", factory=True, host=settings.host, port=settings.port,
-            workers=settings.api_workers, log_config=None, access_log=False, lifespan="off",
-            server_header=False, timeout_graceful_shutdown=5,
+            "kumo.cli.serve:app_factory",
+            factory=True,
+            host=settings.host,
+            port=settings.port,
+            workers=settings.api_workers,
+            log_config=None,
+            access_log=False,
+            lifespan="off",
+            server_header=False,
+            timeout_graceful_shutdown=5,
         )
     finally:
         state.pidfile(role).unlink(missing_ok=True)

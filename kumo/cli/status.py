@@ -41,17 +41,23 @@ def status(settings: Settings) -> int:
     for col in ("process", "pid", "memory", "state"):
         table.add_column(col)
     sup = read_pid(state.pidfile("supervisor"))
-    table.add_row("supervisor", str(sup or "-"), f"{rss_kib(sup) // 1024} MB" if sup else "-",
-                  "[green]running[/]" if sup else "[red]stopped[/]")
+    table.add_row(
+        "supervisor",
+        str(sup or "-"),
+        f"{rss_kib(sup) // 1024} MB" if sup else "-",
+        "[green]running[/]" if sup else "[red]stopped[/]",
+    )
     for role in ROLES:
         pid = read_pid(state.pidfile(role))
         if pid or role in settings.roles:
-            table.add_row(f"role {role}", str(pid or "-"),
-                          f"{rss_kib(pid) // 1024} MB" if pid else "-",
-                          "[green]running[/]" if pid else "[red]stopped[/]")
+            table.add_row(
+                f"role {role}",
+                str(pid or "-"),
+                f"{rss_kib(pid) // 1024} MB" if pid else "-",
+                "[green]running[/]" if pid else "[red]stopped[/]",
+            )
     up = healthy(settings)
     for name, (path, _role) in SERVICES.items():
-        table.add_row(f"service {name}", "", "", _probe(settings, path) if up else
-                      "[red]down[/]")
+        table.add_row(f"service {name}", "", "", _probe(settings, path) if up else "[red]down[/]")
     console.print(table)
     return 0 if sup and up else 1

@@ -53,8 +53,12 @@ class Supervisor:
         logfile = open(self.state.logfile(child.role), "ab")  # noqa: SIM115
         env = dict(os.environ, KUMO_STATE_DIR=str(self.settings.state_dir))
         child.proc = subprocess.Popen(
-            serve_command(child.role), stdin=subprocess.DEVNULL, stdout=logfile,
-            stderr=subprocess.STDOUT, env=env, close_fds=True,
+            serve_command(child.role),
+            stdin=subprocess.DEVNULL,
+            stdout=logfile,
+            stderr=subprocess.STDOUT,
+            env=env,
+            close_fds=True,
         )
         logfile.close()
         child.started_at = time.monotonic()
@@ -82,8 +86,9 @@ class Supervisor:
                     delay = min(MAX_BACKOFF, 0.5 * 2**child.restarts)
                     child.restarts += 1
                     child.next_start = now + delay
-                    log.warning("role %s exited with %s; restarting in %.1fs",
-                                child.role, code, delay)
+                    log.warning(
+                        "role %s exited with %s; restarting in %.1fs", child.role, code, delay
+                    )
                 if child.proc is None and now >= child.next_start:
                     self._start(child)
             time.sleep(0.2)

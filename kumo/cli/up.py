@@ -32,8 +32,11 @@ def _start_supervisor(settings: Settings, state: StateDir) -> int:
     logfile = open(state.logfile("supervisor"), "ab")  # noqa: SIM115
     proc = subprocess.Popen(
         [sys.executable, "-m", "kumo.cli.main", "supervise"],
-        stdin=subprocess.DEVNULL, stdout=logfile, stderr=subprocess.STDOUT,
-        start_new_session=True, close_fds=True,
+        stdin=subprocess.DEVNULL,
+        stdout=logfile,
+        stderr=subprocess.STDOUT,
+        start_new_session=True,
+        close_fds=True,
         env=_child_env(settings),
     )
     logfile.close()
@@ -86,7 +89,8 @@ def up(settings: Settings) -> None:
 
         ident = make_identity(settings, db)
         Bootstrap(ident, password, settings.public_url).run(
-            lambda step: status.update(f"Identity: bootstrap ({step})"))
+            lambda step: status.update(f"Identity: bootstrap ({step})")
+        )
         db.dispose()
         status.update("Services: waiting for the API")
         _wait_healthy(settings, state, time.monotonic() + 30)
@@ -109,8 +113,10 @@ def summary(settings: Settings, state: StateDir, started: float, *, already: boo
     console.print(f"Identity URL:  {settings.public_url}/identity/v3")
     console.print("Dashboard:     not part of this cloud yet")
     console.print(f"Users:         admin, demo and alt_demo; password: {password}", markup=False)
-    console.print(f"clouds.yaml:   {state.clouds_yaml} (clouds devstack, devstack-admin, "
-                  "devstack-alt, kumo, kumo-admin; merged into "
-                  f"{clouds.user_clouds_yaml()})")
+    console.print(
+        f"clouds.yaml:   {state.clouds_yaml} (clouds devstack, devstack-admin, "
+        "devstack-alt, kumo, kumo-admin; merged into "
+        f"{clouds.user_clouds_yaml()})"
+    )
     console.print("Try:           openstack --os-cloud devstack-admin token issue")
     console.print(f"kumo up completed in {time.monotonic() - started:.1f} seconds")

@@ -72,9 +72,9 @@ def _compile_atom(word: str) -> Check:
         wanted = match.lower()
         if _SUBST.match(match):
             key = _SUBST.match(match).group("key")  # type: ignore[union-attr]
-            return lambda creds, target, enf: str(_lookup(target, key)).lower() in {
-                r.lower() for r in creds.get("roles", [])
-            }
+            return lambda creds, target, enf: (
+                str(_lookup(target, key)).lower() in {r.lower() for r in creds.get("roles", [])}
+            )
         return lambda creds, target, enf: wanted in {r.lower() for r in creds.get("roles", [])}
     subst = _SUBST.match(match)
 
@@ -101,7 +101,7 @@ def _compile_atom(word: str) -> Check:
 
 def compile_check(check_str: str) -> Check:
     """Compile an oslo.policy check string into a callable."""
-    tokens = _TOKEN.findall(check_str)
+    tokens: list[str] = _TOKEN.findall(check_str)
     pos = 0
 
     def peek() -> str | None:

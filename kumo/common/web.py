@@ -139,8 +139,9 @@ def make_service_app(
     Returns the app (to add routes to) and the ASGI callable to mount (the app
     wrapped in the body-size limit).
     """
-    app = FastAPI(title=name, openapi_url="/openapi.json", docs_url=None, redoc_url=None,
-                  **fastapi_kwargs)
+    app = FastAPI(
+        title=name, openapi_url="/openapi.json", docs_url=None, redoc_url=None, **fastapi_kwargs
+    )
 
     async def on_kumo_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, errors.KumoError)
@@ -164,8 +165,12 @@ def make_service_app(
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
         log.exception("unexpected error serving %s %s", request.method, request.url.path)
-        return render(errors.KumoError("An unexpected error prevented the server "
-                                       "from fulfilling your request."), request)
+        return render(
+            errors.KumoError(
+                "An unexpected error prevented the server from fulfilling your request."
+            ),
+            request,
+        )
 
     app.add_exception_handler(errors.KumoError, on_kumo_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
@@ -229,8 +234,9 @@ def root_app(services: list[ServiceApp], extra: Iterable[Mount] = ()) -> ASGIApp
     routes: list[Any] = [Route("/", index), Route("/healthz", healthz)]
     routes += [Mount(s.prefix, app=s.asgi) for s in services]
     routes += list(extra)
-    return RequestIdMiddleware(PrefixRootMiddleware(Starlette(routes=routes),
-                                                    [s.prefix for s in services]))
+    return RequestIdMiddleware(
+        PrefixRootMiddleware(Starlette(routes=routes), [s.prefix for s in services])
+    )
 
 
 class PrefixRootMiddleware:
@@ -244,3 +250,14 @@ class PrefixRootMiddleware:
         if scope["type"] == "http" and scope["path"] in self.prefixes:
             scope = dict(scope, path=scope["path"] + "/", raw_path=None)
         await self.app(scope, receive, send)
+
+
+def iter_api_routes(routes: Iterable[Any]) -> Iterable[Any]:
+    """Every FastAPI route below ``routes``, looking inside included routers."""
+    from fastapi.routing import APIRoute
+
+    for route in routes:
+        if isinstance(route, APIRoute):
+            yield route
+        elif hasattr(route, "original_router"):
+            yield from iter_api_routes(route.original_router.routes)

@@ -9,14 +9,19 @@ from kumo.common.policy import Enforcer, PolicySyntaxError, RuleDefault, compile
 
 ADMIN = {"roles": ["admin", "member", "reader"], "system_scope": None, "user_id": "u1"}
 READER_SYSTEM = {"roles": ["reader"], "system_scope": "all", "user_id": "u2"}
-MEMBER = {"roles": ["member", "reader"], "project_id": "p1", "user_id": "u3",
-          "token": {"domain": {"id": "d1"}}}
+MEMBER = {
+    "roles": ["member", "reader"],
+    "project_id": "p1",
+    "user_id": "u3",
+    "token": {"domain": {"id": "d1"}},
+}
 
 RULES = [
     RuleDefault("admin_required", "role:admin"),
     RuleDefault("system_reader", "role:reader and system_scope:all"),
-    RuleDefault("get_user", "rule:admin_required or rule:system_reader or "
-                "user_id:%(target.user.id)s"),
+    RuleDefault(
+        "get_user", "rule:admin_required or rule:system_reader or user_id:%(target.user.id)s"
+    ),
     RuleDefault("domain_reader", "role:reader and token.domain.id:%(target.domain_id)s"),
     RuleDefault("nobody", "!"),
     RuleDefault("anybody", "@"),

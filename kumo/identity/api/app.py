@@ -42,8 +42,9 @@ ROUTERS = [
 
 def make_identity(settings: Settings, db: Database) -> Identity:
     """The identity service bundle for this process."""
-    return Identity(db=db, settings=settings,
-                    enforcer=Enforcer(policies.RULES, settings.policy_file))
+    return Identity(
+        db=db, settings=settings, enforcer=Enforcer(policies.RULES, settings.policy_file)
+    )
 
 
 def create_app(ident: Identity) -> ServiceApp:

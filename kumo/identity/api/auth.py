@@ -40,7 +40,8 @@ def _subject(request: Request) -> str:
 def _validated(request: Request, authz: Authz) -> tuple[str, dict[str, Any]]:
     subject = _subject(request)
     payload, doc = auth.validate_token(
-        authz.ident, subject,
+        authz.ident,
+        subject,
         allow_expired=_flag(request, "allow_expired"),
         include_catalog=not _flag(request, "nocatalog"),
     )

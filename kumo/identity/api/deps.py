@@ -88,15 +88,24 @@ AuthzDep = Depends(authorize)
 
 
 def route(
-    router: APIRouter, method: str, path: str, *, policy: str, status_code: int = 200,
+    router: APIRouter,
+    method: str,
+    path: str,
+    *,
+    policy: str,
+    status_code: int = 200,
     **kwargs: Any,
 ) -> Callable[[F], F]:
     """Register a route guarded by policy rule ``policy``."""
 
     def decorate(fn: F) -> F:
         router.add_api_route(
-            path, fn, methods=[method], status_code=status_code,
-            openapi_extra={POLICY_KEY: policy}, **kwargs,
+            path,
+            fn,
+            methods=[method],
+            status_code=status_code,
+            openapi_extra={POLICY_KEY: policy},
+            **kwargs,
         )
         return fn
 
@@ -105,7 +114,7 @@ def route(
 
 def service_base(request: Request) -> str:
     """This service's absolute base URL (e.g. ``http://host:port/identity``)."""
-    return str(request.base_url).rstrip("/") + request.scope.get("root_path", "")
+    return str(request.base_url).rstrip("/") + str(request.scope.get("root_path", ""))
 
 
 def self_url(request: Request, *parts: str) -> str:

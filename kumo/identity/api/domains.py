@@ -19,14 +19,22 @@ def _target(domain_id: str) -> dict[str, Any]:
 
 
 @route(router, "POST", "/v3/domains", policy="identity:create_domain", status_code=201)
-def create_domain(body: DomainCreateRequest, request: Request, authz: Authz = AuthzDep
-                  ) -> dict[str, Any]:
+def create_domain(
+    body: DomainCreateRequest, request: Request, authz: Authz = AuthzDep
+) -> dict[str, Any]:
     """Create a domain."""
     authz.enforce()
     d = body.domain
     created = projects.create_project(
-        authz.ident, name=d.name, domain_id=None, is_domain=True, enabled=d.enabled,
-        description=d.description, tags=d.tags, options=d.options, extra=d.extras(),
+        authz.ident,
+        name=d.name,
+        domain_id=None,
+        is_domain=True,
+        enabled=d.enabled,
+        description=d.description,
+        tags=d.tags,
+        options=d.options,
+        extra=d.extras(),
         project_id=d.explicit_domain_id,
     )
     return {"domain": domain_view(request, created.project, created.tags)}
@@ -37,8 +45,10 @@ def list_domains(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """List domains, filtered by name and enabled."""
     authz.enforce()
     rows = projects.list_projects(authz.ident, request.query_params, domain=True)
-    return {"domains": [domain_view(request, r.project, r.tags) for r in rows],
-            "links": collection_links(request)}
+    return {
+        "domains": [domain_view(request, r.project, r.tags) for r in rows],
+        "links": collection_links(request),
+    }
 
 
 @route(router, "GET", "/v3/domains/{domain_id}", policy="identity:get_domain")
@@ -50,17 +60,18 @@ def get_domain(domain_id: str, request: Request, authz: Authz = AuthzDep) -> dic
 
 
 @route(router, "PATCH", "/v3/domains/{domain_id}", policy="identity:update_domain")
-def update_domain(domain_id: str, body: DomainUpdateRequest, request: Request,
-                  authz: Authz = AuthzDep) -> dict[str, Any]:
+def update_domain(
+    domain_id: str, body: DomainUpdateRequest, request: Request, authz: Authz = AuthzDep
+) -> dict[str, Any]:
     """Update a domain."""
     authz.enforce(_target(domain_id))
-    updated = projects.update_project(authz.ident, domain_id, changes_of(body.domain),
-                                      domain=True)
+    updated = projects.update_project(authz.ident, domain_id, changes_of(body.domain), domain=True)
     return {"domain": domain_view(request, updated.project, updated.tags)}
 
 
-@route(router, "DELETE", "/v3/domains/{domain_id}", policy="identity:delete_domain",
-       status_code=204)
+@route(
+    router, "DELETE", "/v3/domains/{domain_id}", policy="identity:delete_domain", status_code=204
+)
 def delete_domain(domain_id: str, authz: Authz = AuthzDep) -> Response:
     """Delete a disabled domain and everything in it."""
     authz.enforce(_target(domain_id))

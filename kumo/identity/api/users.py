@@ -28,16 +28,24 @@ def _view(request: Request, info: users.UserInfo) -> dict[str, Any]:
 
 
 @route(router, "POST", "/v3/users", policy="identity:create_user", status_code=201)
-def create_user(body: UserCreateRequest, request: Request, authz: Authz = AuthzDep
-                ) -> dict[str, Any]:
+def create_user(
+    body: UserCreateRequest, request: Request, authz: Authz = AuthzDep
+) -> dict[str, Any]:
     """Create a user."""
     u = body.user
-    domain_id = u.domain_id or projects.default_domain_for(authz.ctx.domain_id,
-                                                           authz.ctx.project_domain_id)
+    domain_id = u.domain_id or projects.default_domain_for(
+        authz.ctx.domain_id, authz.ctx.project_domain_id
+    )
     authz.enforce({"target.user.domain_id": domain_id})
     info = users.create_user(
-        authz.ident, name=u.name, domain_id=domain_id, password=u.password, enabled=u.enabled,
-        default_project_id=u.default_project_id, options=u.options, extra=u.extras(),
+        authz.ident,
+        name=u.name,
+        domain_id=domain_id,
+        password=u.password,
+        enabled=u.enabled,
+        default_project_id=u.default_project_id,
+        options=u.options,
+        extra=u.extras(),
     )
     return {"user": _view(request, info)}
 
@@ -61,16 +69,16 @@ def get_user(user_id: str, request: Request, authz: Authz = AuthzDep) -> dict[st
 
 
 @route(router, "PATCH", "/v3/users/{user_id}", policy="identity:update_user")
-def update_user(user_id: str, body: UserUpdateRequest, request: Request,
-                authz: Authz = AuthzDep) -> dict[str, Any]:
+def update_user(
+    user_id: str, body: UserUpdateRequest, request: Request, authz: Authz = AuthzDep
+) -> dict[str, Any]:
     """Update a user; a new password or disabling revokes their tokens."""
     authz.enforce(_target(user_id, users.domain_of_user(authz.ident, user_id)))
     info = users.update_user(authz.ident, user_id, changes_of(body.user))
     return {"user": _view(request, info)}
 
 
-@route(router, "DELETE", "/v3/users/{user_id}", policy="identity:delete_user",
-       status_code=204)
+@route(router, "DELETE", "/v3/users/{user_id}", policy="identity:delete_user", status_code=204)
 def delete_user(user_id: str, authz: Authz = AuthzDep) -> Response:
     """Delete a user."""
     authz.enforce(_target(user_id, users.domain_of_user(authz.ident, user_id)))
@@ -81,16 +89,18 @@ def delete_user(user_id: str, authz: Authz = AuthzDep) -> Response:
 @route(router, "POST", "/v3/users/{user_id}/password", policy="@public", status_code=204)
 def change_password(user_id: str, body: PasswordChangeRequest, request: Request) -> Response:
     """Change one's own password; the original password is the proof (no token needed)."""
-    users.change_password(get_identity(request), user_id, body.user.original_password,
-                          body.user.password)
+    users.change_password(
+        get_identity(request), user_id, body.user.original_password, body.user.password
+    )
     return Response(status_code=204)
 
 
 @route(router, "GET", "/v3/users/{user_id}/projects", policy="identity:list_user_projects")
-def list_user_projects(user_id: str, request: Request, authz: Authz = AuthzDep
-                       ) -> dict[str, Any]:
+def list_user_projects(user_id: str, request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """Projects where the user holds a role."""
     authz.enforce(_target(user_id, users.domain_of_user(authz.ident, user_id)))
     rows = scopes.projects_for(authz.ident, user_id)
-    return {"projects": [project_view(request, p, []) for p in rows],
-            "links": collection_links(request)}
+    return {
+        "projects": [project_view(request, p, []) for p in rows],
+        "links": collection_links(request),
+    }

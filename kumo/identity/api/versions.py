@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter, Request
 from fastapi.responses import JSONResponse
 
-from kumo.identity.api.deps import service_base
+from kumo.identity.api.deps import route, service_base
 
 router = APIRouter()
 
@@ -27,14 +27,14 @@ def _version(request: Request) -> dict[str, Any]:
     }
 
 
-@router.get("/", include_in_schema=True)
+@route(router, "GET", "/", policy="@public")
 def list_versions(request: Request) -> JSONResponse:
     """Every identity API version (Keystone answers 300 Multiple Choices)."""
     return JSONResponse({"versions": {"values": [_version(request)]}}, status_code=300)
 
 
-@router.get("/v3")
-@router.get("/v3/")
+@route(router, "GET", "/v3", policy="@public")
+@route(router, "GET", "/v3/", policy="@public")
 def show_v3(request: Request) -> dict[str, Any]:
     """The v3 API's version document."""
     return {"version": _version(request)}

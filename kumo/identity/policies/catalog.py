@@ -6,8 +6,11 @@ ADMIN = "rule:admin_required"
 
 RULES = [
     *(
-        rule(f"identity:{verb}_{noun}", ADMIN_OR_SYSTEM_READER if verb in ("get", "list")
-             else ADMIN, f"{verb.title()} {noun.replace('_', ' ')}.")
+        rule(
+            f"identity:{verb}_{noun}",
+            ADMIN_OR_SYSTEM_READER if verb in ("get", "list") else ADMIN,
+            f"{verb.title()} {noun.replace('_', ' ')}.",
+        )
         for noun in ("service", "endpoint")
         for verb in ("get", "list", "create", "update", "delete")
     ),

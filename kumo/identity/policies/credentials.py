@@ -5,22 +5,33 @@ from kumo.identity.policies.base import ADMIN_OR_SYSTEM_READER, rule
 OWNER = "user_id:%(target.credential.user_id)s"
 
 RULES = [
-    rule("identity:get_credential", ADMIN_OR_SYSTEM_READER + " or " + OWNER,
-         "Show a credential."),
-    rule("identity:list_credentials", ADMIN_OR_SYSTEM_READER + " or " + OWNER,
-         "List credentials (non-admins see their own)."),
-    rule("identity:create_credential", "rule:admin_required or " + OWNER,
-         "Create a credential."),
-    rule("identity:update_credential", "rule:admin_required or " + OWNER,
-         "Update a credential."),
-    rule("identity:delete_credential", "rule:admin_required or " + OWNER,
-         "Delete a credential."),
-    rule("identity:get_application_credential",
-         ADMIN_OR_SYSTEM_READER + " or rule:owner", "Show an application credential."),
-    rule("identity:list_application_credentials",
-         ADMIN_OR_SYSTEM_READER + " or rule:owner", "List application credentials."),
-    rule("identity:create_application_credential", "rule:owner",
-         "Create an application credential (for oneself)."),
-    rule("identity:delete_application_credential",
-         "rule:admin_required or rule:owner", "Delete an application credential."),
+    rule("identity:get_credential", ADMIN_OR_SYSTEM_READER + " or " + OWNER, "Show a credential."),
+    rule(
+        "identity:list_credentials",
+        ADMIN_OR_SYSTEM_READER + " or " + OWNER,
+        "List credentials (non-admins see their own).",
+    ),
+    rule("identity:create_credential", "rule:admin_required or " + OWNER, "Create a credential."),
+    rule("identity:update_credential", "rule:admin_required or " + OWNER, "Update a credential."),
+    rule("identity:delete_credential", "rule:admin_required or " + OWNER, "Delete a credential."),
+    rule(
+        "identity:get_application_credential",
+        ADMIN_OR_SYSTEM_READER + " or rule:owner",
+        "Show an application credential.",
+    ),
+    rule(
+        "identity:list_application_credentials",
+        ADMIN_OR_SYSTEM_READER + " or rule:owner",
+        "List application credentials.",
+    ),
+    rule(
+        "identity:create_application_credential",
+        "rule:owner",
+        "Create an application credential (for oneself).",
+    ),
+    rule(
+        "identity:delete_application_credential",
+        "rule:admin_required or rule:owner",
+        "Delete an application credential.",
+    ),
 ]

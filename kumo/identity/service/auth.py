@@ -133,16 +133,14 @@ def _password_auth(s: Session, ident: Identity, method: PasswordMethod, now: dt.
     ):
         raise Unauthorized(f"The account is locked for user: {user.id}.")
     pw = current_password(s, user.id)
-    if method.user.password is None or pw is None or not verify_password(
-        pw.password_hash, method.user.password
+    if (
+        method.user.password is None
+        or pw is None
+        or not verify_password(pw.password_hash, method.user.password)
     ):
         raise WrongPassword(user.id)
-    if pw.expires_at and pw.expires_at <= now and not user.options.get(
-        "ignore_password_expiry"
-    ):
-        raise Unauthorized(
-            f"The password is expired and needs to be changed for user: {user.id}."
-        )
+    if pw.expires_at and pw.expires_at <= now and not user.options.get("ignore_password_expiry"):
+        raise Unauthorized(f"The password is expired and needs to be changed for user: {user.id}.")
     return user
 
 
@@ -165,10 +163,10 @@ def _application_credential_auth(
         raise Unauthorized(AUTH_FAILED)
     if cred.expires_at and cred.expires_at <= now:
         raise Unauthorized("Application credential has expired.")
-    user = s.get(User, cred.user_id)
-    if user is None:
+    owner = s.get(User, cred.user_id)
+    if owner is None:
         raise Unauthorized(AUTH_FAILED)
-    _check_user_usable(s, ident, user, now)
+    _check_user_usable(s, ident, owner, now)
     return cred
 
 
@@ -210,6 +208,7 @@ def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
     audit_ids = [new_audit_id()]
     app_cred: ApplicationCredential | None = None
     user: User | None = None
+    original: TokenPayload | None = None
     for name in methods:
         if name not in ("password", "token", "application_credential"):
             raise Unauthorized(f"Attempted to authenticate with an unsupported method: {name}.")
@@ -222,7 +221,6 @@ def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
         assert identity.application_credential is not None
         app_cred = _application_credential_auth(s, ident, identity.application_credential, now)
         user = s.get(User, app_cred.user_id)
-    original: TokenPayload | None = None
     if "token" in methods:
         assert identity.token is not None
         try:
@@ -242,7 +240,8 @@ def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
     if app_cred is not None:
         if isinstance(scope_req, AuthScope) and (
             _resolve_scope(s, scope_req).project_id not in (None, app_cred.project_id)
-            or scope_req.domain or scope_req.system
+            or scope_req.domain
+            or scope_req.system
         ):
             raise Unauthorized("Application credentials cannot request a scope.")
         scope = Scope(project_id=app_cred.project_id, system=app_cred.system)
@@ -276,8 +275,9 @@ def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
     return payload
 
 
-def issue_token(ident: Identity, req: AuthRequest, *, include_catalog: bool = True
-                ) -> tuple[str, dict[str, Any]]:
+def issue_token(
+    ident: Identity, req: AuthRequest, *, include_catalog: bool = True
+) -> tuple[str, dict[str, Any]]:
     """Authenticate and return the new token with its body.
 
     Reads only, unless lockout is on: then failed attempts are counted (and
@@ -309,8 +309,9 @@ def issue_token(ident: Identity, req: AuthRequest, *, include_catalog: bool = Tr
     return ident.sealer.seal(payload), body
 
 
-def validate_token(ident: Identity, token: str, *, allow_expired: bool = False,
-                   include_catalog: bool = True) -> tuple[TokenPayload, dict[str, Any]]:
+def validate_token(
+    ident: Identity, token: str, *, allow_expired: bool = False, include_catalog: bool = True
+) -> tuple[TokenPayload, dict[str, Any]]:
     """Validate a subject token; NotFound when it is not valid now."""
     with ident.db.reader() as s:
         payload = validate_payload(s, ident, token, allow_expired=allow_expired)
@@ -362,9 +363,7 @@ def check_payload(s: Session, p: TokenPayload) -> tuple[User, Project | None, li
     if p.project_id or p.domain_id or p.system:
         roles = _scope_roles(s, user.id, scope, app_cred)
         if not roles:
-            raise TokenInvalid(
-                f"User {user.id} has no access to the requested scope."
-            )
+            raise TokenInvalid(f"User {user.id} has no access to the requested scope.")
     return user, target, roles
 
 

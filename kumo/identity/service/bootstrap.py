@@ -66,12 +66,21 @@ def _role_id(s: Session, name: str) -> str:
 
 
 def _project_id(s: Session, name: str) -> str:
-    project = s.scalars(select(Project).where(Project.domain_id == DEFAULT_DOMAIN,
-                                              Project.name == name)).first()
+    project = s.scalars(
+        select(Project).where(Project.domain_id == DEFAULT_DOMAIN, Project.name == name)
+    ).first()
     if project is None:
-        project = Project(id=new_id(), name=name, domain_id=DEFAULT_DOMAIN,
-                          parent_id=DEFAULT_DOMAIN, is_domain=False, enabled=True,
-                          description=f"Bootstrap project {name}", extra={}, options={})
+        project = Project(
+            id=new_id(),
+            name=name,
+            domain_id=DEFAULT_DOMAIN,
+            parent_id=DEFAULT_DOMAIN,
+            is_domain=False,
+            enabled=True,
+            description=f"Bootstrap project {name}",
+            extra={},
+            options={},
+        )
         s.add(project)
         s.flush()
     return project.id
@@ -80,15 +89,21 @@ def _project_id(s: Session, name: str) -> str:
 def _grant(s: Session, kind: str, actor: str, target: str, role: str) -> None:
     key = (kind, actor, target, role, False)
     if s.get(Assignment, key) is None:
-        s.add(Assignment(type=kind, actor_id=actor, target_id=target, role_id=role,
-                         inherited=False))
+        s.add(
+            Assignment(type=kind, actor_id=actor, target_id=target, role_id=role, inherited=False)
+        )
 
 
 class Bootstrap:
     """Creates identity's initial data for a cloud reachable at ``public_url``."""
 
-    def __init__(self, ident: Identity, password: str, public_url: str,
-                 catalog: list[CatalogEntry] | None = None) -> None:
+    def __init__(
+        self,
+        ident: Identity,
+        password: str,
+        public_url: str,
+        catalog: list[CatalogEntry] | None = None,
+    ) -> None:
         self.ident = ident
         self.password = password
         self.public_url = public_url
@@ -117,9 +132,19 @@ class Bootstrap:
 
     def domain(self, s: Session) -> None:
         if s.get(Project, DEFAULT_DOMAIN) is None:
-            s.add(Project(id=DEFAULT_DOMAIN, name="Default", domain_id=ROOT_DOMAIN_ID,
-                          parent_id=None, is_domain=True, enabled=True,
-                          description="The default domain", extra={}, options={}))
+            s.add(
+                Project(
+                    id=DEFAULT_DOMAIN,
+                    name="Default",
+                    domain_id=ROOT_DOMAIN_ID,
+                    parent_id=None,
+                    is_domain=True,
+                    enabled=True,
+                    description="The default domain",
+                    extra={},
+                    options={},
+                )
+            )
 
     def roles(self, s: Session) -> None:
         ids = [_role_id(s, name) for name in ROLE_CHAIN]
@@ -135,11 +160,19 @@ class Bootstrap:
 
     def users(self, s: Session) -> None:
         for name in USERS:
-            user = s.scalars(select(User).where(User.domain_id == DEFAULT_DOMAIN,
-                                                User.name == name)).first()
+            user = s.scalars(
+                select(User).where(User.domain_id == DEFAULT_DOMAIN, User.name == name)
+            ).first()
             if user is None:
-                user = User(id=new_id(), name=name, domain_id=DEFAULT_DOMAIN, enabled=True,
-                            extra={}, options={}, failed_auth_count=0)
+                user = User(
+                    id=new_id(),
+                    name=name,
+                    domain_id=DEFAULT_DOMAIN,
+                    enabled=True,
+                    extra={},
+                    options={},
+                    failed_auth_count=0,
+                )
                 s.add(user)
                 s.flush()
             pw = current_password(s, user.id)
@@ -151,8 +184,9 @@ class Bootstrap:
     def assignments(self, s: Session) -> None:
         admin_role = _role_id(s, "admin")
         for name, grants in USERS.items():
-            user_id = s.scalars(select(User.id).where(User.domain_id == DEFAULT_DOMAIN,
-                                                      User.name == name)).one()
+            user_id = s.scalars(
+                select(User.id).where(User.domain_id == DEFAULT_DOMAIN, User.name == name)
+            ).one()
             for role, project in grants:
                 _grant(s, "UserProject", user_id, _project_id(s, project), _role_id(s, role))
             if name == "admin":
@@ -166,17 +200,34 @@ class Bootstrap:
         for entry in self.catalog:
             service = s.scalars(select(Service).where(Service.type == entry.type)).first()
             if service is None:
-                service = Service(id=new_id(), type=entry.type, enabled=True,
-                                  extra={"name": entry.name, "description": entry.description})
+                service = Service(
+                    id=new_id(),
+                    type=entry.type,
+                    enabled=True,
+                    extra={"name": entry.name, "description": entry.description},
+                )
                 s.add(service)
                 s.flush()
             url = self.public_url.rstrip("/") + entry.path
             for interface in ("public", "internal", "admin"):
-                endpoint = s.scalars(select(Endpoint).where(
-                    Endpoint.service_id == service.id, Endpoint.interface == interface,
-                    Endpoint.region_id == region)).first()
+                endpoint = s.scalars(
+                    select(Endpoint).where(
+                        Endpoint.service_id == service.id,
+                        Endpoint.interface == interface,
+                        Endpoint.region_id == region,
+                    )
+                ).first()
                 if endpoint is None:
-                    s.add(Endpoint(id=new_id(), service_id=service.id, interface=interface,
-                                   url=url, region_id=region, enabled=True, extra={}))
+                    s.add(
+                        Endpoint(
+                            id=new_id(),
+                            service_id=service.id,
+                            interface=interface,
+                            url=url,
+                            region_id=region,
+                            enabled=True,
+                            extra={},
+                        )
+                    )
                 elif endpoint.url != url:
                     endpoint.url = url  # the cloud moved to another host or port

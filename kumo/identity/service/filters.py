@@ -3,14 +3,12 @@
 from __future__ import annotations
 
 from collections.abc import Mapping
-from typing import Any, TypeVar
+from typing import Any
 
 from sqlalchemy import Select, func
 from sqlalchemy.orm import InstrumentedAttribute
 
 from kumo.common.errors import ValidationError
-
-T = TypeVar("T", bound=tuple[Any, ...])
 
 _BOOL = {"true": True, "1": True, "yes": True, "false": False, "0": False, "no": False}
 
@@ -24,8 +22,8 @@ def to_bool(name: str, value: str) -> bool:
 
 
 def apply_filters(
-    query: Select[T], params: Mapping[str, str], columns: Mapping[str, InstrumentedAttribute[Any]]
-) -> Select[T]:
+    query: Select[Any], params: Mapping[str, str], columns: Mapping[str, InstrumentedAttribute[Any]]
+) -> Select[Any]:
     """Narrow ``query`` by the filters in ``params`` that name one of ``columns``.
 
     ``name=x`` is an exact match; ``name__contains``, ``__icontains``,
@@ -45,8 +43,7 @@ def apply_filters(
             query = query.where(column == value)
         elif op == "iequals":
             query = query.where(func.lower(column) == value.lower())
-        elif op in ("contains", "icontains", "startswith", "istartswith", "endswith",
-                    "iendswith"):
+        elif op in ("contains", "icontains", "startswith", "istartswith", "endswith", "iendswith"):
             escaped = value.replace("\\", "\\\\").replace("%", "\\%").replace("_", "\\_")
             pattern = {
                 "contains": f"%{escaped}%",

@@ -81,7 +81,8 @@ def _name_taken(s: Session, domain_id: str, name: str, exclude: str | None = Non
 
 
 def _depth(s: Session, project: Project) -> int:
-    depth, current, seen = 0, project, set()
+    depth, seen = 0, set()
+    current: Project | None = project
     while current is not None and not current.is_domain and current.id not in seen:
         seen.add(current.id)
         depth += 1
@@ -116,13 +117,9 @@ def create_project(
                 raise ValidationError(f"Could not find the parent project {parent_id}.")
             owner = parent_row.id if parent_row.is_domain else parent_row.domain_id
             if domain_id and domain_id != owner:
-                raise ValidationError(
-                    "Cannot create a project whose parent is in another domain."
-                )
+                raise ValidationError("Cannot create a project whose parent is in another domain.")
             if _depth(s, parent_row) + 1 > MAX_TREE_DEPTH:
-                raise Forbidden(
-                    f"Max hierarchy depth reached for {parent_row.id} branch."
-                )
+                raise Forbidden(f"Max hierarchy depth reached for {parent_row.id} branch.")
             parent = parent_row.id
         else:
             owner = domain_id or "default"
@@ -137,8 +134,9 @@ def create_project(
                 f"two {kind}s with the same name in the same domain : {name}."
             )
         if project_id and s.get(Project, project_id) is not None:
-            raise Conflict(f"Conflict occurred attempting to store project - Duplicate ID, "
-                           f"{project_id}.")
+            raise Conflict(
+                f"Conflict occurred attempting to store project - Duplicate ID, {project_id}."
+            )
         project = Project(
             id=project_id or new_id(),
             name=name,
@@ -156,8 +154,9 @@ def create_project(
         return ProjectWithTags(project, tag_list)
 
 
-def show_project(ident: Identity, project_id: str, *, domain: bool | None = None
-                 ) -> ProjectWithTags:
+def show_project(
+    ident: Identity, project_id: str, *, domain: bool | None = None
+) -> ProjectWithTags:
     """One project (or domain) with its tags."""
     with ident.db.reader() as s:
         project = get_project_row(s, project_id, domain=domain)
@@ -231,8 +230,7 @@ def update_project(
             _check_enable_change(s, project, bool(changes["enabled"]))
             project.enabled = bool(changes["enabled"])
             if not project.enabled:
-                field = "domain_id" if project.is_domain else "project_id"
-                revocation.revoke(s, ident.clock(), **{field: project.id})
+                _revoke_scope(s, ident, project)
         if "description" in changes:
             project.description = changes["description"]
         if "options" in changes:
@@ -247,9 +245,25 @@ def update_project(
 
 
 _PROJECT_FIELDS = {
-    "id", "name", "domain_id", "parent_id", "is_domain", "enabled", "description", "options",
-    "tags", "links",
+    "id",
+    "name",
+    "domain_id",
+    "parent_id",
+    "is_domain",
+    "enabled",
+    "description",
+    "options",
+    "tags",
+    "links",
 }
+
+
+def _revoke_scope(s: Session, ident: Identity, project: Project) -> None:
+    """Revoke every token scoped to this project or domain."""
+    if project.is_domain:
+        revocation.revoke(s, ident.clock(), domain_id=project.id)
+    else:
+        revocation.revoke(s, ident.clock(), project_id=project.id)
 
 
 def _check_enable_change(s: Session, project: Project, enable: bool) -> None:
@@ -263,13 +277,11 @@ def _check_enable_change(s: Session, project: Project, enable: bool) -> None:
             )
     if not enable:
         enabled_child = s.execute(
-            select(Project.id).where(Project.parent_id == project.id,
-                                     Project.enabled.is_(True))
+            select(Project.id).where(Project.parent_id == project.id, Project.enabled.is_(True))
         ).first()
         if enabled_child:
             raise Forbidden(
-                f"Cannot disable project {project.id} since its subtree contains enabled "
-                "projects."
+                f"Cannot disable project {project.id} since its subtree contains enabled projects."
             )
 
 
@@ -279,9 +291,7 @@ def delete_project(ident: Identity, project_id: str, *, domain: bool | None = No
         project = get_project_row(s, project_id, domain=domain)
         if project.is_domain:
             if project.enabled:
-                raise Forbidden(
-                    "Cannot delete a domain that is enabled, please disable it first."
-                )
+                raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")
             _delete_domain_contents(s, project.id)
         else:
             child = s.execute(select(Project.id).where(Project.parent_id == project.id)).first()
@@ -291,10 +301,10 @@ def delete_project(ident: Identity, project_id: str, *, domain: bool | None = No
                     "hierarchy. Use the cascade option if you want to delete a subtree."
                 )
         s.execute(delete(Assignment).where(Assignment.target_id == project.id))
-        s.execute(delete(ApplicationCredential).where(ApplicationCredential.project_id ==
-                                                      project.id))
-        field = "domain_id" if project.is_domain else "project_id"
-        revocation.revoke(s, ident.clock(), **{field: project.id})
+        s.execute(
+            delete(ApplicationCredential).where(ApplicationCredential.project_id == project.id)
+        )
+        _revoke_scope(s, ident, project)
         s.delete(project)
 
 
@@ -310,8 +320,7 @@ def _delete_domain_contents(s: Session, domain_id: str) -> None:
     if user_ids:
         s.execute(delete(Assignment).where(Assignment.actor_id.in_(user_ids)))
         s.execute(delete(Credential).where(Credential.user_id.in_(user_ids)))
-        s.execute(delete(ApplicationCredential).where(
-            ApplicationCredential.user_id.in_(user_ids)))
+        s.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id.in_(user_ids)))
         s.execute(delete(User).where(User.id.in_(user_ids)))
     group_ids = list(s.scalars(select(Group.id).where(Group.domain_id == domain_id)))
     if group_ids:
@@ -364,8 +373,11 @@ def parents_and_subtree(ident: Identity, project_id: str) -> tuple[list[str], li
     from kumo.identity.service.roles import ancestors_of, subtree_ids
 
     with ident.db.reader() as s:
-        parents = [p for p in ancestors_of(s, project_id)
-                   if (row := s.get(Project, p)) is not None and not row.is_domain]
+        parents = [
+            p
+            for p in ancestors_of(s, project_id)
+            if (row := s.get(Project, p)) is not None and not row.is_domain
+        ]
         return parents, sorted(subtree_ids(s, [project_id]))
 
 

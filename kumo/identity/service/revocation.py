@@ -9,8 +9,8 @@ from __future__ import annotations
 
 import datetime as dt
 
-from sqlalchemy import delete, or_, select
-from sqlalchemy.orm import Session
+from sqlalchemy import ColumnElement, delete, or_, select
+from sqlalchemy.orm import InstrumentedAttribute, Session
 
 from kumo.identity.db.models import RevocationEvent
 from kumo.identity.service.tokens import TokenPayload
@@ -29,8 +29,9 @@ def revoke(
     keep_for: dt.timedelta = dt.timedelta(days=3),
 ) -> None:
     """Record an event revoking every token issued until now that matches the fields."""
-    if not any((user_id, project_id, domain_id, audit_id, audit_chain_id,
-                application_credential_id)):
+    if not any(
+        (user_id, project_id, domain_id, audit_id, audit_chain_id, application_credential_id)
+    ):
         raise ValueError("a revocation event needs at least one field")
     s.add(
         RevocationEvent(
@@ -47,8 +48,9 @@ def revoke(
     s.execute(delete(RevocationEvent).where(RevocationEvent.revoked_at < now - keep_for))
 
 
-def _matches(column: object, value: str | None) -> object:
-    return or_(column.is_(None), column == value) if value else column.is_(None)  # type: ignore[attr-defined]
+def _matches(column: InstrumentedAttribute[str | None], value: str | None) -> ColumnElement[bool]:
+    # An event field left empty matches every token; a set field must match.
+    return or_(column.is_(None), column == value) if value else column.is_(None)
 
 
 def is_revoked(s: Session, p: TokenPayload) -> bool:
@@ -58,16 +60,12 @@ def is_revoked(s: Session, p: TokenPayload) -> bool:
     query = (
         select(RevocationEvent.id)
         .where(RevocationEvent.issued_before >= p.issued_at)
-        .where(_matches(RevocationEvent.user_id, p.user_id))  # type: ignore[arg-type]
-        .where(_matches(RevocationEvent.project_id, p.project_id))  # type: ignore[arg-type]
-        .where(_matches(RevocationEvent.domain_id, p.domain_id))  # type: ignore[arg-type]
-        .where(_matches(RevocationEvent.audit_id, audit_id))  # type: ignore[arg-type]
-        .where(_matches(RevocationEvent.audit_chain_id, chain_id))  # type: ignore[arg-type]
-        .where(
-            _matches(  # type: ignore[arg-type]
-                RevocationEvent.application_credential_id, p.application_credential_id
-            )
-        )
+        .where(_matches(RevocationEvent.user_id, p.user_id))
+        .where(_matches(RevocationEvent.project_id, p.project_id))
+        .where(_matches(RevocationEvent.domain_id, p.domain_id))
+        .where(_matches(RevocationEvent.audit_id, audit_id))
+        .where(_matches(RevocationEvent.audit_chain_id, chain_id))
+        .where(_matches(RevocationEvent.application_credential_id, p.application_credential_id))
         .limit(1)
     )
     return s.execute(query).first() is not None

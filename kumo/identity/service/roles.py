@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from sqlalchemy import or_, select
+from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
 from kumo.identity.db.models import Assignment, ImpliedRole, Membership, Project, Role
@@ -39,9 +39,7 @@ def implied_closure(s: Session, role_ids: Iterable[str]) -> set[str]:
     while frontier:
         implied = set(
             s.scalars(
-                select(ImpliedRole.implied_role_id).where(
-                    ImpliedRole.prior_role_id.in_(frontier)
-                )
+                select(ImpliedRole.implied_role_id).where(ImpliedRole.prior_role_id.in_(frontier))
             )
         )
         frontier = implied - result
@@ -49,7 +47,9 @@ def implied_closure(s: Session, role_ids: Iterable[str]) -> set[str]:
     return result
 
 
-def _actor_clause(user_id: str, group_ids: list[str], user_type: str, group_type: str) -> object:
+def _actor_clause(
+    user_id: str, group_ids: list[str], user_type: str, group_type: str
+) -> ColumnElement[bool]:
     clause = (Assignment.type == user_type) & (Assignment.actor_id == user_id)
     if group_ids:
         clause = clause | ((Assignment.type == group_type) & Assignment.actor_id.in_(group_ids))
@@ -66,9 +66,10 @@ def direct_project_role_ids(s: Session, user_id: str, project_id: str) -> set[st
         # Inherited grants flow down from parent projects and from the domain.
         inherited = Assignment.inherited.is_(True) & Assignment.target_id.in_(ancestors)
         either = on_project | _actor_clause(user_id, groups, USER_DOMAIN, GROUP_DOMAIN)
-        conditions.append(inherited & either)  # type: ignore[arg-type]
+        conditions.append(inherited & either)
     rows = s.scalars(
-        select(Assignment.role_id).where(or_(*conditions))  # type: ignore[arg-type]
+        select(Assignment.role_id)
+        .where(or_(*conditions))
         .where(~((Assignment.target_id == project_id) & Assignment.inherited.is_(True)))
     )
     return set(rows)
@@ -80,7 +81,7 @@ def direct_domain_role_ids(s: Session, user_id: str, domain_id: str) -> set[str]
     clause = _actor_clause(user_id, groups, USER_DOMAIN, GROUP_DOMAIN)
     rows = s.scalars(
         select(Assignment.role_id)
-        .where(clause)  # type: ignore[arg-type]
+        .where(clause)
         .where(Assignment.target_id == domain_id, Assignment.inherited.is_(False))
     )
     return set(rows)
@@ -91,9 +92,7 @@ def direct_system_role_ids(s: Session, user_id: str) -> set[str]:
     groups = group_ids_of(s, user_id)
     clause = _actor_clause(user_id, groups, USER_SYSTEM, GROUP_SYSTEM)
     rows = s.scalars(
-        select(Assignment.role_id)
-        .where(clause)  # type: ignore[arg-type]
-        .where(Assignment.target_id == SYSTEM_TARGET)
+        select(Assignment.role_id).where(clause).where(Assignment.target_id == SYSTEM_TARGET)
     )
     return set(rows)
 
@@ -132,7 +131,7 @@ def projects_with_roles(s: Session, user_id: str) -> set[str]:
     direct = set(
         s.scalars(
             select(Assignment.target_id)
-            .where(_actor_clause(user_id, groups, USER_PROJECT, GROUP_PROJECT))  # type: ignore[arg-type]
+            .where(_actor_clause(user_id, groups, USER_PROJECT, GROUP_PROJECT))
             .where(Assignment.inherited.is_(False))
         )
     )
@@ -141,8 +140,8 @@ def projects_with_roles(s: Session, user_id: str) -> set[str]:
             select(Assignment.target_id)
             .where(
                 or_(
-                    _actor_clause(user_id, groups, USER_PROJECT, GROUP_PROJECT),  # type: ignore[arg-type]
-                    _actor_clause(user_id, groups, USER_DOMAIN, GROUP_DOMAIN),  # type: ignore[arg-type]
+                    _actor_clause(user_id, groups, USER_PROJECT, GROUP_PROJECT),
+                    _actor_clause(user_id, groups, USER_DOMAIN, GROUP_DOMAIN),
                 )
             )
             .where(Assignment.inherited.is_(True))
@@ -176,7 +175,7 @@ def domains_with_roles(s: Session, user_id: str) -> set[str]:
     return set(
         s.scalars(
             select(Assignment.target_id)
-            .where(_actor_clause(user_id, groups, USER_DOMAIN, GROUP_DOMAIN))  # type: ignore[arg-type]
+            .where(_actor_clause(user_id, groups, USER_DOMAIN, GROUP_DOMAIN))
             .where(Assignment.inherited.is_(False))
         )
     )

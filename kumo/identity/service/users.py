@@ -26,12 +26,25 @@ from kumo.identity.service.core import Identity, new_id
 from kumo.identity.service.filters import apply_filters
 from kumo.identity.service.passwords import hash_password, verify_password
 
-USER_FIELDS = {"id", "name", "domain_id", "enabled", "default_project_id", "password",
-               "options", "links", "password_expires_at"}
+USER_FIELDS = {
+    "id",
+    "name",
+    "domain_id",
+    "enabled",
+    "default_project_id",
+    "password",
+    "options",
+    "links",
+    "password_expires_at",
+}
 USER_OPTIONS = {
-    "ignore_change_password_upon_first_use", "ignore_password_expiry",
-    "ignore_lockout_failure_attempts", "lock_password", "multi_factor_auth_rules",
-    "multi_factor_auth_enabled", "ignore_user_inactivity",
+    "ignore_change_password_upon_first_use",
+    "ignore_password_expiry",
+    "ignore_lockout_failure_attempts",
+    "lock_password",
+    "multi_factor_auth_rules",
+    "multi_factor_auth_enabled",
+    "ignore_user_inactivity",
 }
 
 
@@ -59,13 +72,17 @@ def _check_options(options: dict[str, Any] | None) -> dict[str, Any]:
     return options
 
 
-def _set_password(s: Session, ident: Identity, user: User, password: str, *,
-                  self_service: bool) -> None:
+def _set_password(
+    s: Session, ident: Identity, user: User, password: str, *, self_service: bool
+) -> None:
     settings = ident.settings
     if settings.unique_last_password_count > 1:
-        recent = s.scalars(select(Password).where(Password.user_id == user.id)
-                           .order_by(Password.id.desc())
-                           .limit(settings.unique_last_password_count - 1))
+        recent = s.scalars(
+            select(Password)
+            .where(Password.user_id == user.id)
+            .order_by(Password.id.desc())
+            .limit(settings.unique_last_password_count - 1)
+        )
         if any(verify_password(p.password_hash, password) for p in recent):
             raise ValidationError(
                 "The new password cannot be identical to a previous password. The number "
@@ -76,8 +93,15 @@ def _set_password(s: Session, ident: Identity, user: User, password: str, *,
     expires = None
     if settings.password_expires_days and not (user.options or {}).get("ignore_password_expiry"):
         expires = now + dt.timedelta(days=settings.password_expires_days)
-    s.add(Password(user_id=user.id, password_hash=hash_password(password), created_at=now,
-                   expires_at=expires, self_service=self_service))
+    s.add(
+        Password(
+            user_id=user.id,
+            password_hash=hash_password(password),
+            created_at=now,
+            expires_at=expires,
+            self_service=self_service,
+        )
+    )
 
 
 def _info(s: Session, user: User) -> UserInfo:
@@ -85,10 +109,18 @@ def _info(s: Session, user: User) -> UserInfo:
     return UserInfo(user, pw.expires_at if pw else None)
 
 
-def create_user(ident: Identity, *, name: str, domain_id: str, password: str | None = None,
-                enabled: bool = True, default_project_id: str | None = None,
-                options: dict[str, Any] | None = None, extra: dict[str, Any] | None = None,
-                user_id: str | None = None) -> UserInfo:
+def create_user(
+    ident: Identity,
+    *,
+    name: str,
+    domain_id: str,
+    password: str | None = None,
+    enabled: bool = True,
+    default_project_id: str | None = None,
+    options: dict[str, Any] | None = None,
+    extra: dict[str, Any] | None = None,
+    user_id: str | None = None,
+) -> UserInfo:
     """Create a user in a domain, with an optional password."""
     opts = _check_options(options)
     with ident.db.writer() as s:
@@ -97,13 +129,21 @@ def create_user(ident: Identity, *, name: str, domain_id: str, password: str | N
             raise ValidationError(f"Could not find domain: {domain_id}.")
         if default_project_id is not None:
             _check_default_project(s, default_project_id)
-        if s.execute(select(User.id).where(User.domain_id == domain_id,
-                                           User.name == name)).first():
-            raise Conflict(f"Conflict occurred attempting to store user - Duplicate entry "
-                           f"found with name {name} at domain ID {domain_id}.")
-        user = User(id=user_id or new_id(), name=name, domain_id=domain_id, enabled=enabled,
-                    default_project_id=default_project_id, options=opts, extra=extra or {},
-                    created_at=ident.clock())
+        if s.execute(select(User.id).where(User.domain_id == domain_id, User.name == name)).first():
+            raise Conflict(
+                f"Conflict occurred attempting to store user - Duplicate entry "
+                f"found with name {name} at domain ID {domain_id}."
+            )
+        user = User(
+            id=user_id or new_id(),
+            name=name,
+            domain_id=domain_id,
+            enabled=enabled,
+            default_project_id=default_project_id,
+            options=opts,
+            extra=extra or {},
+            created_at=ident.clock(),
+        )
         s.add(user)
         s.flush()
         if password is not None:
@@ -127,16 +167,28 @@ def show_user(ident: Identity, user_id: str) -> UserInfo:
 def list_users(ident: Identity, params: Mapping[str, str]) -> list[UserInfo]:
     """Users matching Keystone's list filters."""
     with ident.db.reader() as s:
-        query = apply_filters(select(User), params, {
-            "name": User.name, "domain_id": User.domain_id, "enabled": User.enabled,
-            "id": User.id,
-        })
+        query = apply_filters(
+            select(User),
+            params,
+            {
+                "name": User.name,
+                "domain_id": User.domain_id,
+                "enabled": User.enabled,
+                "id": User.id,
+            },
+        )
         rows = list(s.scalars(query.order_by(User.name)))
-        expiries = dict(s.execute(
-            select(Password.user_id, Password.expires_at)
-            .where(Password.user_id.in_([u.id for u in rows]))
-            .order_by(Password.id)
-        ).all()) if rows else {}
+        expiries = (
+            dict(
+                s.execute(
+                    select(Password.user_id, Password.expires_at)
+                    .where(Password.user_id.in_([u.id for u in rows]))
+                    .order_by(Password.id)
+                ).all()
+            )
+            if rows
+            else {}
+        )
         return [UserInfo(u, expiries.get(u.id)) for u in rows]
 
 
@@ -150,11 +202,16 @@ def update_user(ident: Identity, user_id: str, changes: dict[str, Any]) -> UserI
             raise ValidationError("Cannot change the id of a user.")
         revoke = False
         if "name" in changes and changes["name"] != user.name:
-            if s.execute(select(User.id).where(User.domain_id == user.domain_id,
-                                               User.name == changes["name"])).first():
-                raise Conflict(f"Conflict occurred attempting to store user - Duplicate "
-                               f"entry found with name {changes['name']} at domain ID "
-                               f"{user.domain_id}.")
+            if s.execute(
+                select(User.id).where(
+                    User.domain_id == user.domain_id, User.name == changes["name"]
+                )
+            ).first():
+                raise Conflict(
+                    f"Conflict occurred attempting to store user - Duplicate "
+                    f"entry found with name {changes['name']} at domain ID "
+                    f"{user.domain_id}."
+                )
             user.name = changes["name"]
         if "enabled" in changes and changes["enabled"] != user.enabled:
             user.enabled = bool(changes["enabled"])
@@ -186,8 +243,9 @@ def change_password(ident: Identity, user_id: str, original: str, new: str) -> N
         if user is None or pw is None or not verify_password(pw.password_hash, original):
             raise Unauthorized("The request you have made requires authentication.")
         if (user.options or {}).get("lock_password"):
-            raise ValidationError("You cannot change your password at this time because "
-                                  "the password is locked.")
+            raise ValidationError(
+                "You cannot change your password at this time because the password is locked."
+            )
         if new == original:
             raise ValidationError("The new password must differ from the original password.")
         _set_password(s, ident, user, new, self_service=True)
@@ -198,9 +256,12 @@ def delete_user(ident: Identity, user_id: str) -> None:
     """Delete a user with their grants, memberships and credentials; revoke their tokens."""
     with ident.db.writer() as s:
         user = get_user_row(s, user_id)
-        s.execute(delete(Assignment).where(Assignment.actor_id == user.id,
-                                           Assignment.type.in_(["UserProject", "UserDomain",
-                                                                "UserSystem"])))
+        s.execute(
+            delete(Assignment).where(
+                Assignment.actor_id == user.id,
+                Assignment.type.in_(["UserProject", "UserDomain", "UserSystem"]),
+            )
+        )
         s.execute(delete(Membership).where(Membership.user_id == user.id))
         s.execute(delete(Credential).where(Credential.user_id == user.id))
         s.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user.id))

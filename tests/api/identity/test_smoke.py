@@ -19,8 +19,9 @@ def test_version_discovery(client: TestClient) -> None:
 
 def test_issue_project_token(client: TestClient) -> None:
     token = issue(client)
-    resp = client.get("/identity/v3/auth/tokens",
-                      headers={"X-Auth-Token": token, "X-Subject-Token": token})
+    resp = client.get(
+        "/identity/v3/auth/tokens", headers={"X-Auth-Token": token, "X-Subject-Token": token}
+    )
     assert resp.status_code == 200, resp.text
     body = resp.json()["token"]
     assert body["project"]["name"] == "admin"

@@ -1,0 +1,68 @@
+# Kumo: `make up` starts a cloud on this machine; `make test` runs every check.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+CLIENTS := .venv-clients
+PY := $(VENV)/bin/python
+DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 busybox-static cpio genisoimage
+SERVICE ?= identity
+
+.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(VENV)/bin/pip install -q --upgrade pip
+	$(VENV)/bin/pip install -q -e '.[test]'
+	touch $@
+
+venv: $(VENV)/.installed
+
+# Real OpenStack clients live in their own venv: the tests drive them, never imitations.
+$(CLIENTS)/.installed:
+	$(PYTHON) -m venv $(CLIENTS)
+	$(CLIENTS)/bin/pip install -q --upgrade pip
+	$(CLIENTS)/bin/pip install -q python-openstackclient openstacksdk tempest
+	touch $@
+
+clients: $(CLIENTS)/.installed
+
+# Debian packages for the data plane and guests (only when root; apt-get update first).
+debs:
+	@if [ "$$(id -u)" = "0" ] && command -v apt-get >/dev/null; then \
+	  missing=$$(for p in $(DEBIAN_PACKAGES); do dpkg -s $$p >/dev/null 2>&1 || echo $$p; done); \
+	  if [ -n "$$missing" ]; then apt-get update -q && DEBIAN_FRONTEND=noninteractive apt-get install -y -q $$missing; fi; \
+	else echo "not root: skipping Debian packages ($(DEBIAN_PACKAGES))"; fi
+
+up: venv debs
+	$(VENV)/bin/kumo up
+
+down:
+	$(VENV)/bin/kumo down
+
+status:
+	$(VENV)/bin/kumo status
+
+lint: venv
+	$(VENV)/bin/ruff check kumo tests benchmarks tools
+	$(VENV)/bin/ruff format --check kumo tests benchmarks tools
+
+typecheck: venv
+	$(VENV)/bin/mypy kumo
+
+unit: venv
+	KUMO_TEST_DATABASES=sqlite,postgres,mysql $(VENV)/bin/pytest -q -p no:cacheprovider tests --ignore=tests/e2e
+
+e2e: venv clients
+	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
+
+test: lint typecheck unit e2e
+
+tempest: venv clients
+	$(PY) tools/tempest/run.py --service $(SERVICE)
+
+bench: venv
+	$(PY) benchmarks/up.py
+	$(PY) benchmarks/identity.py
+
+clean:
+	rm -rf $(VENV) $(CLIENTS) .mypy_cache .ruff_cache
