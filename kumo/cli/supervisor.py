@@ -52,6 +52,9 @@ class Supervisor:
     def _start(self, child: Child) -> None:
         logfile = open(self.state.logfile(child.role), "ab")  # noqa: SIM115
         env = dict(os.environ, KUMO_STATE_DIR=str(self.settings.state_dir))
+        # Few malloc arenas: threads then reuse freed memory instead of each
+        # keeping its own (argon2's 19 MiB blocks would otherwise pile up).
+        env.setdefault("MALLOC_ARENA_MAX", "2")
         child.proc = subprocess.Popen(
             serve_command(child.role),
             stdin=subprocess.DEVNULL,

@@ -116,13 +116,13 @@ class Database:
                 url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=3600
             )
             self.read_engine = self.write_engine
-        self._writer = sessionmaker(self.write_engine, expire_on_commit=False)
+        self.writer_factory = sessionmaker(self.write_engine, expire_on_commit=False)
         self._reader = sessionmaker(self.read_engine, expire_on_commit=False)
 
     @contextmanager
     def writer(self) -> Iterator[Session]:
         """A session for a transaction that writes; committed on success."""
-        with _unavailable_on_disconnect(), self._writer.begin() as session:
+        with _unavailable_on_disconnect(), self.writer_factory.begin() as session:
             yield session
 
     @contextmanager

@@ -6,9 +6,10 @@ from typing import Any
 
 from fastapi import APIRouter, Request, Response
 from fastapi.responses import JSONResponse
+from starlette.concurrency import run_in_threadpool
 
 from kumo.common.errors import Forbidden, ValidationError
-from kumo.identity.api.deps import Authz, AuthzDep, get_identity, route, self_url
+from kumo.identity.api.deps import Authz, AuthzDep, get_identity, route, self_url, validated
 from kumo.identity.api.views import domain_view, project_view
 from kumo.identity.schemas import AuthRequest
 from kumo.identity.service import auth, scopes
@@ -37,37 +38,35 @@ def _subject(request: Request) -> str:
     return subject
 
 
-def _validated(request: Request, authz: Authz) -> tuple[str, dict[str, Any]]:
+async def _validated(request: Request, authz: Authz) -> tuple[str, dict[str, Any]]:
     subject = _subject(request)
-    payload, doc = auth.validate_token(
-        authz.ident,
-        subject,
-        allow_expired=_flag(request, "allow_expired"),
-        include_catalog=not _flag(request, "nocatalog"),
-    )
-    authz.enforce({"target.token.user_id": payload.user_id})
+    v = await validated(authz.ident, subject, allow_expired=_flag(request, "allow_expired"))
+    authz.enforce({"target.token.user_id": v.payload.user_id})
+    doc = v.body
+    if _flag(request, "nocatalog") and "catalog" in doc["token"]:
+        doc = {"token": {k: val for k, val in doc["token"].items() if k != "catalog"}}
     return subject, doc
 
 
 @route(router, "GET", "/v3/auth/tokens", policy="identity:validate_token")
-def validate_token(request: Request, authz: Authz = AuthzDep) -> JSONResponse:
+async def validate_token(request: Request, authz: Authz = AuthzDep) -> JSONResponse:
     """Validate a token and show what it grants, computed now."""
-    subject, doc = _validated(request, authz)
+    subject, doc = await _validated(request, authz)
     return JSONResponse(doc, headers={"X-Subject-Token": subject})
 
 
 @route(router, "HEAD", "/v3/auth/tokens", policy="identity:check_token")
-def check_token(request: Request, authz: Authz = AuthzDep) -> Response:
+async def check_token(request: Request, authz: Authz = AuthzDep) -> Response:
     """Check a token: 200 when valid, 404 when not."""
-    subject, _ = _validated(request, authz)
+    subject, _ = await _validated(request, authz)
     return Response(status_code=200, headers={"X-Subject-Token": subject})
 
 
 @route(router, "DELETE", "/v3/auth/tokens", policy="identity:revoke_token", status_code=204)
-def revoke_token(request: Request, authz: Authz = AuthzDep) -> Response:
+async def revoke_token(request: Request, authz: Authz = AuthzDep) -> Response:
     """Revoke a token."""
-    subject, _ = _validated(request, authz)
-    auth.revoke_token(authz.ident, subject)
+    subject, _ = await _validated(request, authz)
+    await run_in_threadpool(auth.revoke_token, authz.ident, subject)
     return Response(status_code=204)
 
 

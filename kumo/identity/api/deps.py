@@ -6,11 +6,13 @@ from collections.abc import Callable
 from typing import Any, TypeVar
 
 from fastapi import APIRouter, Depends, Request
+from starlette.concurrency import run_in_threadpool
 
 from kumo.common.context import RequestContext
 from kumo.common.errors import NotFound, Unauthorized
 from kumo.identity.service import auth
 from kumo.identity.service.core import Identity
+from kumo.identity.service.token_cache import Validated
 
 F = TypeVar("F", bound=Callable[..., Any])
 POLICY_KEY = "x-policy"
@@ -22,30 +24,36 @@ def get_identity(request: Request) -> Identity:
     return ident
 
 
-def caller_context(request: Request, ident: Identity, token: str | None) -> RequestContext:
+async def validated(ident: Identity, token: str, *, allow_expired: bool = False) -> Validated:
+    """Validate a token: from the cache on the event loop, else in a worker thread."""
+    hit = None if allow_expired else auth.cached(ident, token)
+    if hit is not None:
+        return hit
+    return await run_in_threadpool(auth.validated, ident, token, allow_expired=allow_expired)
+
+
+async def caller_context(request: Request, ident: Identity, token: str | None) -> RequestContext:
     """Validate the caller's X-Auth-Token and build their context (401 when invalid)."""
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
-    with ident.db.reader() as s:
-        try:
-            payload = auth.validate_payload(s, ident, token)
-            user, target, roles = auth.check_payload(s, payload)
-        except (NotFound, auth.TokenInvalid) as exc:
-            raise Unauthorized("The request you have made requires authentication.") from exc
-        project_domain = target.domain_id if payload.project_id and target else None
-        return RequestContext(
-            user_id=user.id,
-            user_domain_id=user.domain_id,
-            project_id=payload.project_id,
-            project_domain_id=project_domain,
-            domain_id=payload.domain_id,
-            system_scope=payload.system,
-            roles=[r.name for r in roles],
-            token_id=token,
-            audit_ids=payload.audit_ids,
-            application_credential_id=payload.application_credential_id,
-            request_id=request.scope.get("state", {}).get("request_id"),
-        )
+    try:
+        v = await validated(ident, token)
+    except NotFound as exc:
+        raise Unauthorized("The request you have made requires authentication.") from exc
+    payload = v.payload
+    return RequestContext(
+        user_id=v.user_id,
+        user_domain_id=v.user_domain_id,
+        project_id=payload.project_id,
+        project_domain_id=v.project_domain_id,
+        domain_id=payload.domain_id,
+        system_scope=payload.system,
+        roles=list(v.role_names),
+        token_id=token,
+        audit_ids=payload.audit_ids,
+        application_credential_id=payload.application_credential_id,
+        request_id=request.scope.get("state", {}).get("request_id"),
+    )
 
 
 class Authz:
@@ -75,12 +83,12 @@ class Authz:
         return self.ident.enforcer.check_rule(self.rule, self.creds(), target or {})
 
 
-def authorize(request: Request) -> Authz:
+async def authorize(request: Request) -> Authz:
     """The dependency every protected route takes: caller context plus its rule."""
     ident = get_identity(request)
     route = request.scope["route"]
     rule = (route.openapi_extra or {})[POLICY_KEY]
-    ctx = caller_context(request, ident, request.headers.get("x-auth-token"))
+    ctx = await caller_context(request, ident, request.headers.get("x-auth-token"))
     return Authz(ident, ctx, rule)
 
 

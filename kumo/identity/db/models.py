@@ -249,3 +249,17 @@ class BootstrapState(Base):
 
     step: Mapped[str] = mapped_column(NAME, primary_key=True)
     done_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class IdentityRevision(Base):
+    """A counter bumped by every transaction that changes identity data.
+
+    Validated tokens are cached per process; a cached validation is reused only
+    while this revision is unchanged, so a grant, a revocation or a disabled
+    user takes effect at once in every process.
+    """
+
+    __tablename__ = "identity_revision"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
+    value: Mapped[int] = mapped_column(Integer, default=0)

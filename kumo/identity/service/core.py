@@ -13,7 +13,9 @@ from cryptography.fernet import MultiFernet
 from kumo.common.config import Settings
 from kumo.common.db import Database, utcnow
 from kumo.common.policy import Enforcer
+from kumo.identity.service import revision
 from kumo.identity.service.keys import KeyRepository
+from kumo.identity.service.token_cache import TokenCache
 from kumo.identity.service.tokens import TokenSealer
 
 
@@ -32,8 +34,12 @@ class Identity:
     clock: Callable[[], dt.datetime] = utcnow
     _sealer: TokenSealer | None = field(default=None, repr=False)
     _credential_fernet: MultiFernet | None = field(default=None, repr=False)
+    token_cache: TokenCache = field(default_factory=TokenCache)
     _keys_checked: float = 0.0
     _keys_mtime: float = 0.0
+
+    def __post_init__(self) -> None:
+        revision.track_writes(self.db.writer_factory)
 
     @property
     def token_keys(self) -> KeyRepository:
@@ -59,6 +65,8 @@ class Identity:
             if self._sealer is None or mtime != self._keys_mtime:
                 self._keys_mtime = mtime
                 self._sealer = TokenSealer(self.token_keys.fernet())
+                # A key that left the repository must stop validating at once.
+                self.token_cache.clear()
         return self._sealer
 
     @property

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises:
-Create Date: 2026-11-23 13:52:39.257696
+Create Date: 2026-11-23 14:06:38.061751
 """
 
 from collections.abc import Sequence
@@ -107,6 +107,12 @@ def upgrade() -> None:
     with op.batch_alter_table("group", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_group_domain_id"), ["domain_id"], unique=False)
 
+    op.create_table(
+        "identity_revision",
+        sa.Column("id", sa.Integer(), autoincrement=False, nullable=False),
+        sa.Column("value", sa.Integer(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_identity_revision")),
+    )
     op.create_table(
         "project",
         sa.Column("id", sa.String(length=64), nullable=False),
@@ -351,6 +357,7 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f("ix_project_domain_id"))
 
     op.drop_table("project")
+    op.drop_table("identity_revision")
     with op.batch_alter_table("group", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_group_domain_id"))
 
