@@ -82,7 +82,9 @@ class Settings(BaseSettings):
         None, ge=1, description="Days before a password expires (off when unset)."
     )
     unique_last_password_count: int = Field(
-        0, ge=0, description="Number of previous passwords a user may not reuse."
+        0,
+        ge=0,
+        description="How many of the latest passwords (the current one included) a new one must differ from (0: off).",
     )
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for the API.")
 

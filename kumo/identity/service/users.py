@@ -76,12 +76,12 @@ def _set_password(
     s: Session, ident: Identity, user: User, password: str, *, self_service: bool
 ) -> None:
     settings = ident.settings
-    if settings.unique_last_password_count > 1:
+    if settings.unique_last_password_count > 0:
         recent = s.scalars(
             select(Password)
             .where(Password.user_id == user.id)
             .order_by(Password.id.desc())
-            .limit(settings.unique_last_password_count - 1)
+            .limit(settings.unique_last_password_count)
         )
         if any(verify_password(p.password_hash, password) for p in recent):
             raise ValidationError(
