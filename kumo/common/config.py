@@ -84,7 +84,8 @@ class Settings(BaseSettings):
     unique_last_password_count: int = Field(
         0,
         ge=0,
-        description="How many of the latest passwords (the current one included) a new one must differ from (0: off).",
+        description="How many latest passwords (the current one too) a new one must differ "
+        "from; 0 turns the check off.",
     )
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for the API.")
 
