@@ -60,8 +60,10 @@ test: lint typecheck unit e2e
 tempest: venv clients
 	$(PY) tools/tempest/run.py --service $(SERVICE)
 
+# Benchmarks against named peers (the real Keystone in .venv-keystone, devstack's figures).
 bench: venv
-	$(PY) benchmarks/up.py
+	tools/keystone-peer/setup.sh
+	$(PY) benchmarks/up.py --runs 3
 	$(PY) benchmarks/identity.py
 
 clean:
