@@ -233,6 +233,8 @@ def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
         if user is not None and user.id != original.user_id:
             raise Unauthorized(AUTH_FAILED)
         user = s.get(User, original.user_id)
+        # A rescoped token remembers how the user first proved who they are.
+        methods = list(dict.fromkeys([*original.methods, *methods]))
         expires_at = original.expires_at
         audit_ids.append(original.audit_ids[-1])
     assert user is not None

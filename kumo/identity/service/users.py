@@ -126,7 +126,7 @@ def create_user(
     with ident.db.writer() as s:
         domain = s.get(Project, domain_id)
         if domain is None or not domain.is_domain:
-            raise ValidationError(f"Could not find domain: {domain_id}.")
+            raise NotFound(f"Could not find domain: {domain_id}.")
         if default_project_id is not None:
             _check_default_project(s, default_project_id)
         if s.execute(select(User.id).where(User.domain_id == domain_id, User.name == name)).first():
