@@ -13,6 +13,7 @@ from kumo.identity.api import (
     catalog,
     credentials,
     domains,
+    extensions,
     grants,
     groups,
     projects,
@@ -37,6 +38,7 @@ ROUTERS = [
     catalog.router,
     credentials.router,
     application_credentials.router,
+    extensions.router,
 ]
 
 

@@ -263,3 +263,36 @@ class IdentityRevision(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=False)
     value: Mapped[int] = mapped_column(Integer, default=0)
+
+
+class Policy(Base):
+    """A policy blob stored for other services (Keystone stores; it does not enforce them)."""
+
+    __tablename__ = "policy"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    type: Mapped[str] = mapped_column(NAME)
+    blob: Mapped[str] = mapped_column(Text)
+    extra: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class EndpointGroup(Base):
+    """OS-EP-FILTER: a named filter over endpoints (service_id, interface, region_id)."""
+
+    __tablename__ = "endpoint_group"
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    name: Mapped[str] = mapped_column(NAME)
+    description: Mapped[str | None] = mapped_column(Text)
+    filters: Mapped[dict[str, Any]] = mapped_column(JSONType, default=dict)
+
+
+class ProjectEndpointGroup(Base):
+    """A project whose catalog is limited to the endpoints of its endpoint groups."""
+
+    __tablename__ = "project_endpoint_group"
+
+    endpoint_group_id: Mapped[str] = mapped_column(
+        ID, ForeignKey("endpoint_group.id", ondelete="CASCADE"), primary_key=True
+    )
+    project_id: Mapped[str] = mapped_column(ID, primary_key=True, index=True)

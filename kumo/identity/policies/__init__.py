@@ -7,6 +7,7 @@ from kumo.identity.policies import (
     catalog,
     credentials,
     domains,
+    extensions,
     groups,
     projects,
     roles,
@@ -23,4 +24,5 @@ RULES: list[RuleDefault] = [
     *roles.RULES,
     *catalog.RULES,
     *credentials.RULES,
+    *extensions.RULES,
 ]

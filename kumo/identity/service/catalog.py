@@ -8,6 +8,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from kumo.identity.db.models import Endpoint, Service
+from kumo.identity.service.endpoint_groups import groups_for_project, matches
 
 
 def _substitute(url: str, project_id: str | None) -> str | None:
@@ -23,9 +24,30 @@ def _substitute(url: str, project_id: str | None) -> str | None:
 
 
 def build_catalog(s: Session, project_id: str | None = None) -> list[dict[str, Any]]:
-    """Every enabled service with its enabled endpoints."""
+    """Every enabled service with its enabled endpoints.
+
+    A project associated with endpoint groups (OS-EP-FILTER) sees only the
+    endpoints matching one of its groups.
+    """
     services = list(s.scalars(select(Service).where(Service.enabled.is_(True))))
     endpoints = list(s.scalars(select(Endpoint).where(Endpoint.enabled.is_(True))))
+    groups = groups_for_project(s, project_id) if project_id else []
+    if groups:
+        endpoints = [
+            ep
+            for ep in endpoints
+            if any(
+                matches(
+                    g.filters,
+                    {
+                        "service_id": ep.service_id,
+                        "interface": ep.interface,
+                        "region_id": ep.region_id,
+                    },
+                )
+                for g in groups
+            )
+        ]
     by_service: dict[str, list[dict[str, Any]]] = {}
     for ep in endpoints:
         url = _substitute(ep.url, project_id)
