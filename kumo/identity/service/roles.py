@@ -7,7 +7,14 @@ from collections.abc import Iterable
 from sqlalchemy import ColumnElement, or_, select
 from sqlalchemy.orm import Session
 
-from kumo.identity.db.models import Assignment, ImpliedRole, Membership, Project, Role
+from kumo.identity.db.models import (
+    NULL_DOMAIN_ID,
+    Assignment,
+    ImpliedRole,
+    Membership,
+    Project,
+    Role,
+)
 
 USER_PROJECT, GROUP_PROJECT = "UserProject", "GroupProject"
 USER_DOMAIN, GROUP_DOMAIN = "UserDomain", "GroupDomain"
@@ -113,7 +120,11 @@ def effective_roles(
     domain_id: str | None = None,
     system: bool = False,
 ) -> list[Role]:
-    """The roles ``user_id`` holds on one scope, with implied roles expanded."""
+    """The roles ``user_id`` holds on one scope, with implied roles expanded.
+
+    Domain-specific roles only carry the roles they imply, as in Keystone: they
+    never appear in a token themselves.
+    """
     if project_id:
         direct = direct_project_role_ids(s, user_id, project_id)
     elif domain_id:
@@ -122,7 +133,8 @@ def effective_roles(
         direct = direct_system_role_ids(s, user_id)
     else:
         return []
-    return roles_by_ids(s, implied_closure(s, direct))
+    roles = roles_by_ids(s, implied_closure(s, direct))
+    return [r for r in roles if r.domain_id == NULL_DOMAIN_ID]
 
 
 def projects_with_roles(s: Session, user_id: str) -> set[str]:
