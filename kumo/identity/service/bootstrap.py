@@ -59,7 +59,8 @@ IDENTITY_CATALOG = [CatalogEntry("identity", "keystone", "/identity", "Identity 
 def _role_id(s: Session, name: str) -> str:
     role = s.scalars(select(Role).where(Role.name == name, Role.domain_id == "<<null>>")).first()
     if role is None:
-        role = Role(id=new_id(), name=name)
+        # keystone-manage bootstrap makes the default roles immutable.
+        role = Role(id=new_id(), name=name, options={"immutable": True}, extra={})
         s.add(role)
         s.flush()
     return role.id
