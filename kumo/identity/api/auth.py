@@ -13,6 +13,7 @@ from kumo.identity.api.deps import Authz, AuthzDep, get_identity, route, self_ur
 from kumo.identity.api.views import domain_view, project_view
 from kumo.identity.schemas import AuthRequest
 from kumo.identity.service import auth, scopes
+from kumo.identity.service.token_cache import Validated
 
 router = APIRouter()
 
@@ -38,21 +39,21 @@ def _subject(request: Request) -> str:
     return subject
 
 
-async def _validated(request: Request, authz: Authz) -> tuple[str, dict[str, Any]]:
+async def _validated(request: Request, authz: Authz) -> tuple[str, Validated]:
     subject = _subject(request)
-    v = await validated(authz.ident, subject, allow_expired=_flag(request, "allow_expired"))
+    v = await validated(
+        request, authz.ident, subject, allow_expired=_flag(request, "allow_expired")
+    )
     authz.enforce({"target.token.user_id": v.payload.user_id})
-    doc = v.body
-    if _flag(request, "nocatalog") and "catalog" in doc["token"]:
-        doc = {"token": {k: val for k, val in doc["token"].items() if k != "catalog"}}
-    return subject, doc
+    return subject, v
 
 
 @route(router, "GET", "/v3/auth/tokens", policy="identity:validate_token")
-async def validate_token(request: Request, authz: Authz = AuthzDep) -> JSONResponse:
+async def validate_token(request: Request, authz: Authz = AuthzDep) -> Response:
     """Validate a token and show what it grants, computed now."""
-    subject, doc = await _validated(request, authz)
-    return JSONResponse(doc, headers={"X-Subject-Token": subject})
+    subject, v = await _validated(request, authz)
+    body = v.json_without_catalog if _flag(request, "nocatalog") else v.json
+    return Response(body, media_type="application/json", headers={"X-Subject-Token": subject})
 
 
 @route(router, "HEAD", "/v3/auth/tokens", policy="identity:check_token")

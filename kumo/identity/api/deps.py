@@ -10,7 +10,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kumo.common.context import RequestContext
 from kumo.common.errors import NotFound, Unauthorized
-from kumo.identity.service import auth
+from kumo.identity.service import auth, revision
 from kumo.identity.service.core import Identity
 from kumo.identity.service.token_cache import Validated
 
@@ -24,11 +24,22 @@ def get_identity(request: Request) -> Identity:
     return ident
 
 
-async def validated(ident: Identity, token: str, *, allow_expired: bool = False) -> Validated:
-    """Validate a token: from the cache on the event loop, else in a worker thread."""
-    hit = None if allow_expired else auth.cached(ident, token)
-    if hit is not None:
-        return hit
+async def validated(
+    request: Request, ident: Identity, token: str, *, allow_expired: bool = False
+) -> Validated:
+    """Validate a token: from the cache on the event loop, else in a worker thread.
+
+    The identity revision is read once per request and shared by the caller's
+    token and the subject token.
+    """
+    if not allow_expired:
+        state = request.scope.setdefault("state", {})
+        rev = state.get("identity_revision")
+        if rev is None:
+            rev = state["identity_revision"] = revision.latest(ident.db.read_engine)
+        hit = auth.cached(ident, token, rev)
+        if hit is not None:
+            return hit
     return await run_in_threadpool(auth.validated, ident, token, allow_expired=allow_expired)
 
 
@@ -37,7 +48,7 @@ async def caller_context(request: Request, ident: Identity, token: str | None) -
     if not token:
         raise Unauthorized("The request you have made requires authentication.")
     try:
-        v = await validated(ident, token)
+        v = await validated(request, ident, token)
     except NotFound as exc:
         raise Unauthorized("The request you have made requires authentication.") from exc
     payload = v.payload

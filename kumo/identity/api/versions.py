@@ -28,13 +28,13 @@ def _version(request: Request) -> dict[str, Any]:
 
 
 @route(router, "GET", "/", policy="@public")
-def list_versions(request: Request) -> JSONResponse:
+async def list_versions(request: Request) -> JSONResponse:
     """Every identity API version (Keystone answers 300 Multiple Choices)."""
     return JSONResponse({"versions": {"values": [_version(request)]}}, status_code=300)
 
 
 @route(router, "GET", "/v3", policy="@public")
 @route(router, "GET", "/v3/", policy="@public")
-def show_v3(request: Request) -> dict[str, Any]:
+async def show_v3(request: Request) -> dict[str, Any]:
     """The v3 API's version document."""
     return {"version": _version(request)}

@@ -447,12 +447,15 @@ def revoke_token(ident: Identity, token: str) -> None:
         revocation.revoke(s, ident.clock(), audit_id=payload.audit_ids[0])
 
 
-def cached(ident: Identity, token: str) -> Validated | None:
+def cached(ident: Identity, token: str, rev: int | None = None) -> Validated | None:
     """The cached validation of a token if identity data is unchanged since; else None.
 
-    Cheap enough (one indexed read of the revision) to run on the event loop.
+    Cheap enough (one indexed read of the revision, or none when the caller
+    read it already in this request) to run on the event loop.
     """
-    hit = ident.token_cache.get(token, revision.latest(ident.db.read_engine))
+    if rev is None:
+        rev = revision.latest(ident.db.read_engine)
+    hit = ident.token_cache.get(token, rev)
     if hit is not None and hit.payload.expires_at > ident.clock():
         return hit
     return None
@@ -495,7 +498,4 @@ def validate_token(
 ) -> tuple[TokenPayload, dict[str, Any]]:
     """Validate a subject token; NotFound when it is not valid now."""
     v = validated(ident, token, allow_expired=allow_expired)
-    body = v.body
-    if not include_catalog and "catalog" in body["token"]:
-        body = {"token": {k: val for k, val in body["token"].items() if k != "catalog"}}
-    return v.payload, body
+    return v.payload, v.body if include_catalog else v.body_without_catalog

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import json
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any
 
 from kumo.identity.service.tokens import TokenPayload
@@ -20,6 +22,21 @@ class Validated:
     project_domain_id: str | None
     role_names: list[str]
     body: dict[str, Any]
+
+    @cached_property
+    def body_without_catalog(self) -> dict[str, Any]:
+        """The document as ``?nocatalog`` asks for it."""
+        return {"token": {k: v for k, v in self.body["token"].items() if k != "catalog"}}
+
+    @cached_property
+    def json(self) -> bytes:
+        """The document, serialised once per cached validation."""
+        return json.dumps(self.body, separators=(",", ":")).encode()
+
+    @cached_property
+    def json_without_catalog(self) -> bytes:
+        """The ``?nocatalog`` document, serialised once."""
+        return json.dumps(self.body_without_catalog, separators=(",", ":")).encode()
 
 
 class TokenCache:
