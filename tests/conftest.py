@@ -3,12 +3,14 @@
 from __future__ import annotations
 
 import os
+import shutil
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 from fastapi.testclient import TestClient
+from sqlalchemy import Engine, create_engine
 
 from kumo.common.config import Settings
 from kumo.common.db import Base, Database
@@ -17,11 +19,40 @@ from kumo.identity.service.bootstrap import Bootstrap
 from kumo.identity.service.core import Identity
 
 ADMIN_PASSWORD = "secret-admin-pw"
-DB_URLS = {
-    "sqlite": None,
-    "postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/test",
-    "mysql": "mysql+pymysql://root@127.0.0.1:3306/test",
+#: The servers every machine runs; each test run works in a database of its own.
+SERVERS = {
+    "postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/",
+    "mysql": "mysql+pymysql://root@127.0.0.1:3306/",
 }
+RUN_DATABASE = f"kumo_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+
+
+def _server_admin(kind: str) -> Engine:
+    # Connect to the database that always exists, with autocommit for DDL.
+    home = "test" if kind == "mysql" else "postgres"
+    return create_engine(SERVERS[kind] + home, isolation_level="AUTOCOMMIT")
+
+
+@pytest.fixture(scope="session")
+def server_databases() -> Iterator[dict[str, str]]:
+    """A database of this run's own on each server it uses, dropped at the end."""
+    made: dict[str, str] = {}
+    yield made
+    for kind in made:
+        engine = _server_admin(kind)
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"DROP DATABASE IF EXISTS {RUN_DATABASE}")
+        engine.dispose()
+
+
+def _database_url(kind: str, made: dict[str, str]) -> str:
+    if kind not in made:
+        engine = _server_admin(kind)
+        with engine.connect() as conn:
+            conn.exec_driver_sql(f"CREATE DATABASE {RUN_DATABASE}")
+        engine.dispose()
+        made[kind] = SERVERS[kind] + RUN_DATABASE
+    return made[kind]
 
 
 def _backends() -> list[str]:
@@ -29,35 +60,83 @@ def _backends() -> list[str]:
     return [b.strip() for b in wanted.split(",") if b.strip()]
 
 
-def _reset(db: Database) -> None:
+def _drop_everything(db: Database) -> None:
     with db.write_engine.begin() as conn:
         conn.exec_driver_sql("DROP TABLE IF EXISTS alembic_version")
     Base.metadata.drop_all(db.write_engine)
 
 
+def _empty_tables(db: Database) -> None:
+    with db.write_engine.begin() as conn:
+        for table in reversed(Base.metadata.sorted_tables):
+            conn.execute(table.delete())
+
+
+@pytest.fixture(scope="session")
+def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path]:
+    """State dirs made once per run: migrated, and migrated plus bootstrapped.
+
+    Tests copy them instead of migrating and hashing passwords every time.
+    """
+    migrated = tmp_path_factory.mktemp("template-migrated")
+    database = Database(f"sqlite:///{migrated / 'kumo.db'}")
+    database.upgrade()
+    database.dispose()  # the last connection to close checkpoints the WAL into the file
+    booted = tmp_path_factory.mktemp("template-bootstrapped")
+    shutil.copy(migrated / "kumo.db", booted / "kumo.db")
+    settings = Settings(state_dir=booted, database_url=f"sqlite:///{booted / 'kumo.db'}")
+    database = Database(settings.effective_database_url)
+    Bootstrap(make_identity(settings, database), ADMIN_PASSWORD, "http://127.0.0.1:8780").run()
+    database.dispose()
+    return {"migrated": migrated, "bootstrapped": booted}
+
+
+_MIGRATED_SERVERS: set[str] = set()
+
+
 @pytest.fixture(params=_backends())
-def settings(request: pytest.FixtureRequest, tmp_path: Path) -> Settings:
-    url = DB_URLS[request.param] or f"sqlite:///{tmp_path / 'kumo.db'}"
+def settings(
+    request: pytest.FixtureRequest, tmp_path: Path, server_databases: dict[str, str]
+) -> Settings:
+    if request.param == "sqlite":
+        url = f"sqlite:///{tmp_path / 'kumo.db'}"
+    else:
+        url = _database_url(request.param, server_databases)
     return Settings(state_dir=tmp_path, database_url=url, port=8780)
 
 
+def _fresh_database(settings: Settings, templates: dict[str, Path], kind: str) -> Database:
+    url = settings.effective_database_url
+    if url.startswith("sqlite"):
+        shutil.copytree(templates[kind], settings.state_dir, dirs_exist_ok=True)
+        return Database(url)
+    database = Database(url)
+    if url not in _MIGRATED_SERVERS:
+        # Once per run and server: a clean schema at the newest migration.
+        _drop_everything(database)
+        database.upgrade()
+        _MIGRATED_SERVERS.add(url)
+    else:
+        _empty_tables(database)
+    if kind == "bootstrapped":
+        Bootstrap(make_identity(settings, database), ADMIN_PASSWORD, "http://127.0.0.1:8780").run()
+    return database
+
+
 @pytest.fixture
-def db(settings: Settings) -> Iterator[Database]:
-    database = Database(settings.effective_database_url)
-    if not database.url.startswith("sqlite"):
-        _reset(database)
-    database.upgrade()
+def db(settings: Settings, sqlite_templates: dict[str, Path]) -> Iterator[Database]:
+    """A migrated, empty database."""
+    database = _fresh_database(settings, sqlite_templates, "migrated")
     yield database
-    if not database.url.startswith("sqlite"):
-        _reset(database)
     database.dispose()
 
 
 @pytest.fixture
-def ident(settings: Settings, db: Database) -> Identity:
-    identity = make_identity(settings, db)
-    Bootstrap(identity, ADMIN_PASSWORD, "http://127.0.0.1:8780").run()
-    return identity
+def ident(settings: Settings, sqlite_templates: dict[str, Path]) -> Iterator[Identity]:
+    """The identity service on a database bootstrapped as `kumo up` does it."""
+    database = _fresh_database(settings, sqlite_templates, "bootstrapped")
+    yield make_identity(settings, database)
+    database.dispose()
 
 
 @pytest.fixture

@@ -13,6 +13,7 @@ from kumo.identity.api import (
     catalog,
     credentials,
     domains,
+    ec2_credentials,
     extensions,
     grants,
     groups,
@@ -37,6 +38,7 @@ ROUTERS = [
     role_assignments.router,
     catalog.router,
     credentials.router,
+    ec2_credentials.router,
     application_credentials.router,
     extensions.router,
 ]

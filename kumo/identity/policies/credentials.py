@@ -14,6 +14,28 @@ RULES = [
     rule("identity:create_credential", "rule:admin_required or " + OWNER, "Create a credential."),
     rule("identity:update_credential", "rule:admin_required or " + OWNER, "Update a credential."),
     rule("identity:delete_credential", "rule:admin_required or " + OWNER, "Delete a credential."),
+    # OS-EC2 (/v3/users/{user_id}/credentials/OS-EC2): the owner is the stored
+    # credential's user, except for listing, where it is the URL's user.
+    rule(
+        "identity:ec2_get_credential",
+        ADMIN_OR_SYSTEM_READER + " or " + OWNER,
+        "Show an EC2 credential.",
+    ),
+    rule(
+        "identity:ec2_list_credentials",
+        ADMIN_OR_SYSTEM_READER + " or rule:owner",
+        "List a user's EC2 credentials.",
+    ),
+    rule(
+        "identity:ec2_create_credential",
+        "rule:admin_required or (role:member and " + OWNER + ")",
+        "Create an EC2 credential.",
+    ),
+    rule(
+        "identity:ec2_delete_credential",
+        "rule:admin_required or (role:member and " + OWNER + ")",
+        "Delete an EC2 credential.",
+    ),
     rule(
         "identity:get_application_credential",
         ADMIN_OR_SYSTEM_READER + " or rule:owner",

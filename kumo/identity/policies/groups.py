@@ -9,6 +9,16 @@ from kumo.identity.policies.base import (
 
 READ = ADMIN_OR_SYSTEM_READER + " or " + domain_reader("group.domain_id")
 WRITE = "rule:admin_required or " + domain_admin("group.domain_id")
+# Keystone: membership rules also need the user in the caller's domain.
+MEMBER_READ = (
+    ADMIN_OR_SYSTEM_READER
+    + " or (role:reader and domain_id:%(target.group.domain_id)s"
+    + " and domain_id:%(target.user.domain_id)s)"
+)
+MEMBER_WRITE = (
+    "rule:admin_required or (role:admin and domain_id:%(target.group.domain_id)s"
+    " and domain_id:%(target.user.domain_id)s)"
+)
 
 RULES = [
     rule("identity:get_group", READ, "Show a group.", ("GET", "/v3/groups/{group_id}")),
@@ -38,19 +48,19 @@ RULES = [
     ),
     rule(
         "identity:check_user_in_group",
-        READ,
+        MEMBER_READ,
         "Check membership.",
         ("HEAD", "/v3/groups/{group_id}/users/{user_id}"),
     ),
     rule(
         "identity:add_user_to_group",
-        WRITE,
+        MEMBER_WRITE,
         "Add a user to a group.",
         ("PUT", "/v3/groups/{group_id}/users/{user_id}"),
     ),
     rule(
         "identity:remove_user_from_group",
-        WRITE,
+        MEMBER_WRITE,
         "Remove a user from a group.",
         ("DELETE", "/v3/groups/{group_id}/users/{user_id}"),
     ),
