@@ -234,9 +234,26 @@ def root_app(services: list[ServiceApp], extra: Iterable[Mount] = ()) -> ASGIApp
     routes: list[Any] = [Route("/", index), Route("/healthz", healthz)]
     routes += [Mount(s.prefix, app=s.asgi) for s in services]
     routes += list(extra)
-    return RequestIdMiddleware(
-        PrefixRootMiddleware(Starlette(routes=routes), [s.prefix for s in services])
+
+    async def outside_any_service(request: Request, exc: Exception) -> StarletteJSON:
+        # No service owns this path, so answer in the plainest OpenStack shape.
+        status = getattr(exc, "status_code", 404)
+        title = "Not Found" if status == 404 else "Method Not Allowed"
+        return StarletteJSON(
+            {
+                "error": {
+                    "code": status,
+                    "title": title,
+                    "message": "No service is served at this path with this method.",
+                }
+            },
+            status_code=status,
+        )
+
+    app = Starlette(
+        routes=routes, exception_handlers={404: outside_any_service, 405: outside_any_service}
     )
+    return RequestIdMiddleware(PrefixRootMiddleware(app, [s.prefix for s in services]))
 
 
 class PrefixRootMiddleware:

@@ -28,3 +28,10 @@ def test_issue_project_token(client: TestClient) -> None:
     assert {r["name"] for r in body["roles"]} >= {"admin", "member", "reader"}
     assert body["catalog"][0]["type"] == "identity"
     assert resp.headers["X-Openstack-Request-Id"].startswith("req-")
+
+
+def test_paths_outside_any_service_are_json_404(client: TestClient) -> None:
+    resp = client.get("/no-such-service/v1")
+    assert resp.status_code == 404
+    assert resp.json()["error"]["code"] == 404
+    assert resp.headers["X-Openstack-Request-Id"].startswith("req-")
