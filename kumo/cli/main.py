@@ -58,12 +58,13 @@ def main(argv: list[str] | None = None) -> int:
         serve(settings, args.role)
     elif args.command == "supervise":
         from kumo.cli.state import StateDir
-        from kumo.cli.supervisor import Supervisor
-        from kumo.common.log import setup_logging
+        from kumo.cli.supervisor import main as supervise
 
-        setup_logging(settings.log_level)
         StateDir(settings).ensure()
-        Supervisor(settings).run()
+        roles = [arg for role in settings.roles for arg in ("--role", role)]
+        supervise(
+            ["--state-dir", str(settings.state_dir), "--log-level", settings.log_level, *roles]
+        )
     elif args.command == "config":
         print(json.dumps(settings.masked(), indent=2, sort_keys=True))
     elif args.command == "identity":

@@ -1,7 +1,9 @@
-"""`kumo supervise`: starts each role as `kumo serve --role …` and restarts it if it dies.
+"""The supervisor: starts each role as `kumo serve --role …` and restarts it if it dies.
 
-It runs detached from the terminal (started by `kumo up`); SIGTERM stops it and
-its children (that is what `kumo down` sends).
+It runs detached from the terminal (started by `kumo up` as
+``python -m kumo.cli.supervisor``); SIGTERM stops it and its children (that is
+what `kumo down` sends). It imports only the standard library, so it stays
+small while it waits.
 """
 
 from __future__ import annotations
@@ -13,11 +15,10 @@ import subprocess
 import sys
 import time
 from dataclasses import dataclass, field
+from pathlib import Path
 from types import FrameType
 
 from kumo.cli.processes import stop, write_pid
-from kumo.cli.state import StateDir
-from kumo.common.config import Settings
 
 log = logging.getLogger("kumo.supervisor")
 
@@ -43,15 +44,17 @@ def serve_command(role: str) -> list[str]:
 class Supervisor:
     """Keeps every configured role running."""
 
-    def __init__(self, settings: Settings) -> None:
-        self.settings = settings
-        self.state = StateDir(settings)
-        self.children = [Child(role) for role in settings.roles]
+    def __init__(self, state_dir: Path, roles: list[str]) -> None:
+        self.state_dir = state_dir
+        self.children = [Child(role) for role in roles]
         self.stopping = False
 
+    def pidfile(self, name: str) -> Path:
+        return self.state_dir / "run" / f"{name}.pid"
+
     def _start(self, child: Child) -> None:
-        logfile = open(self.state.logfile(child.role), "ab")  # noqa: SIM115
-        env = dict(os.environ, KUMO_STATE_DIR=str(self.settings.state_dir))
+        logfile = open(self.state_dir / "logs" / f"{child.role}.log", "ab")  # noqa: SIM115
+        env = dict(os.environ, KUMO_STATE_DIR=str(self.state_dir))
         # Few malloc arenas: threads then reuse freed memory instead of each
         # keeping its own (argon2's 19 MiB blocks would otherwise pile up).
         env.setdefault("MALLOC_ARENA_MAX", "2")
@@ -72,7 +75,7 @@ class Supervisor:
 
     def run(self) -> None:
         """Start every role, then restart any that exits, until SIGTERM."""
-        write_pid(self.state.pidfile("supervisor"))
+        write_pid(self.pidfile("supervisor"))
         signal.signal(signal.SIGTERM, self._on_term)
         signal.signal(signal.SIGINT, self._on_term)
         for child in self.children:
@@ -103,6 +106,25 @@ class Supervisor:
             if child.proc is not None and child.proc.poll() is None:
                 stop(child.proc.pid)
                 child.proc.wait(timeout=5)
-            self.state.pidfile(child.role).unlink(missing_ok=True)
-        self.state.pidfile("supervisor").unlink(missing_ok=True)
+            self.pidfile(child.role).unlink(missing_ok=True)
+        self.pidfile("supervisor").unlink(missing_ok=True)
         log.info("supervisor stopped")
+
+
+def main(argv: list[str] | None = None) -> None:
+    """``python -m kumo.cli.supervisor --state-dir D --role R [--role R2 …]``."""
+    import argparse
+
+    from kumo.common.log import setup_logging
+
+    parser = argparse.ArgumentParser(prog="kumo-supervisor")
+    parser.add_argument("--state-dir", type=Path, required=True)
+    parser.add_argument("--role", action="append", required=True)
+    parser.add_argument("--log-level", default="INFO")
+    args = parser.parse_args(argv)
+    setup_logging(args.log_level)
+    Supervisor(args.state_dir, args.role).run()
+
+
+if __name__ == "__main__":
+    main()

@@ -31,7 +31,16 @@ def healthy(settings: Settings, timeout: float = 1.0) -> bool:
 def _start_supervisor(settings: Settings, state: StateDir) -> int:
     logfile = open(state.logfile("supervisor"), "ab")  # noqa: SIM115
     proc = subprocess.Popen(
-        [sys.executable, "-m", "kumo.cli.main", "supervise"],
+        [
+            sys.executable,
+            "-m",
+            "kumo.cli.supervisor",
+            "--state-dir",
+            str(settings.state_dir),
+            "--log-level",
+            settings.log_level,
+            *(arg for role in settings.roles for arg in ("--role", role)),
+        ],
         stdin=subprocess.DEVNULL,
         stdout=logfile,
         stderr=subprocess.STDOUT,
