@@ -210,6 +210,7 @@ def update_project(
     """Apply a PATCH to a project or domain."""
     with ident.db.writer() as s:
         project = get_project_row(s, project_id, domain=domain)
+        _check_mutable(project, changes)
         if "domain_id" in changes and changes["domain_id"] != (
             None if project.is_domain else project.domain_id
         ):
@@ -258,6 +259,25 @@ _PROJECT_FIELDS = {
 }
 
 
+def _check_mutable(project: Project, changes: dict[str, Any] | None) -> None:
+    """Keystone's "immutable" resource option: 403 unless the change only lifts it."""
+    if not (project.options or {}).get("immutable"):
+        return
+    lifting = (
+        changes is not None
+        and set(changes) <= {"options"}
+        and (changes.get("options") or {}).get("immutable") in (False, None)
+        and "immutable" in (changes.get("options") or {})
+    )
+    if not lifting:
+        kind = "domain" if project.is_domain else "project"
+        action = "update" if changes is not None else "delete"
+        raise Forbidden(
+            f"Unable to {action} immutable {kind} resource: `{project.id}. Set resource "
+            'option "immutable" to false first.'
+        )
+
+
 def _revoke_scope(s: Session, ident: Identity, project: Project) -> None:
     """Revoke every token scoped to this project or domain."""
     if project.is_domain:
@@ -289,6 +309,7 @@ def delete_project(ident: Identity, project_id: str, *, domain: bool | None = No
     """Delete a leaf project, or a disabled domain with everything in it."""
     with ident.db.writer() as s:
         project = get_project_row(s, project_id, domain=domain)
+        _check_mutable(project, None)
         if project.is_domain:
             if project.enabled:
                 raise Forbidden("Cannot delete a domain that is enabled, please disable it first.")

@@ -181,3 +181,25 @@ def test_body_size_limit(admin: TestClient) -> None:
     )
     assert resp.status_code == 413
     assert resp.json()["error"]["code"] == 413
+
+
+def test_immutable_projects_and_domains(admin: TestClient) -> None:
+    pid = admin.post(
+        f"{V3}/projects", json={"project": {"name": unique("imm"), "options": {"immutable": True}}}
+    ).json()["project"]["id"]
+    resp = admin.patch(f"{V3}/projects/{pid}", json={"project": {"description": "x"}})
+    assert resp.status_code == 403 and "immutable" in resp.json()["error"]["message"]
+    assert admin.delete(f"{V3}/projects/{pid}").status_code == 403
+    assert (
+        admin.patch(
+            f"{V3}/projects/{pid}", json={"project": {"options": {"immutable": False}}}
+        ).status_code
+        == 200
+    )
+    assert admin.delete(f"{V3}/projects/{pid}").status_code == 204
+    did = admin.post(
+        f"{V3}/domains", json={"domain": {"name": unique("imm"), "options": {"immutable": True}}}
+    ).json()["domain"]["id"]
+    assert (
+        admin.patch(f"{V3}/domains/{did}", json={"domain": {"enabled": False}}).status_code == 403
+    )
