@@ -129,6 +129,10 @@ def start_fresh(password: str | None = None) -> Cloud:
         "KUMO_ADMIN_PASSWORD": password or secrets.token_urlsafe(12),
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
+        # Keystone's [security_compliance] as tempest expects it (tempest_conf.py).
+        "KUMO_LOCKOUT_FAILURE_ATTEMPTS": "2",
+        "KUMO_LOCKOUT_DURATION": "5",
+        "KUMO_UNIQUE_LAST_PASSWORD_COUNT": "2",
     }
     try:
         done = subprocess.run(

@@ -24,6 +24,14 @@ SERVICES: dict[str, dict[str, Any]] = {
 }
 ALL_SERVICES = ("nova", "glance", "neutron", "cinder", "swift", "horizon")
 
+#: Keystone's [security_compliance] values the cloud under test runs with (tools/tempest
+#: starts it with the matching KUMO_* settings); they are tempest's own defaults.
+SECURITY_COMPLIANCE = {
+    "user_lockout_failure_attempts": "2",
+    "user_lockout_duration": "5",
+    "user_unique_last_password_count": "2",
+}
+
 #: What Kumo's identity implements. tempest 47 no longer reads application_credentials,
 #: project_tags and external_idp (always on there); they are written so that an older
 #: tempest, and a reader of tempest.conf, see the same declaration.
@@ -32,7 +40,7 @@ IDENTITY_FEATURES = {
     "api_v2": "false",
     "application_credentials": "true",
     "project_tags": "true",
-    "security_compliance": "false",
+    "security_compliance": "true",
     "trust": "false",
     "access_rules": "false",
     "external_idp": "false",
@@ -151,6 +159,7 @@ def render(
         "region": facts.region,
         "v3_endpoint_type": "public",
         "default_domain_id": access.project_domain_id,
+        **SECURITY_COMPLIANCE,
     }
     conf["identity-feature-enabled"] = dict(IDENTITY_FEATURES)
     conf["service-clients"] = {"http_timeout": str(timeout)}

@@ -59,7 +59,15 @@ def is_revoked(s: Session, p: TokenPayload) -> bool:
     chain_id = p.audit_ids[-1] if p.audit_ids else None
     query = (
         select(RevocationEvent.id)
-        .where(RevocationEvent.issued_before >= p.issued_at)
+        # An event naming the token's audit id revokes that very token whatever the
+        # clocks say; only broader events need the time bound (which wall clocks
+        # stepping backwards could otherwise defeat).
+        .where(
+            or_(
+                RevocationEvent.audit_id.is_not(None),
+                RevocationEvent.issued_before >= p.issued_at,
+            )
+        )
         .where(_matches(RevocationEvent.user_id, p.user_id))
         .where(_matches(RevocationEvent.project_id, p.project_id))
         .where(_matches(RevocationEvent.domain_id, p.domain_id))
