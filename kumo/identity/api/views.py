@@ -28,7 +28,7 @@ def domain_view(request: Request, d: Project, tags: list[str] | None = None) -> 
         **d.extra,
         "id": d.id,
         "name": d.name,
-        "description": d.description,
+        "description": d.description or "",
         "enabled": d.enabled,
         "tags": tags or [],
         "options": d.options or {},

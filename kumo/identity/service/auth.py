@@ -52,6 +52,10 @@ class TokenInvalid(Exception):
     """The token (or what it points at) is no longer valid."""
 
 
+class TokenNotFound(NotFound):
+    """The token given to the token auth method is not valid (404, as in Keystone)."""
+
+
 class WrongPassword(Exception):
     """A known user gave a wrong password (counted when lockout is on)."""
 
@@ -226,8 +230,9 @@ def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
         assert identity.token is not None
         try:
             original = validate_payload(s, ident, identity.token.id)
-        except (NotFound, TokenInvalid) as exc:
-            raise Unauthorized(AUTH_FAILED) from exc
+        except NotFound as exc:
+            # Keystone answers 404 here, and clients (tempest) tell it from a 401.
+            raise TokenNotFound(f"Could not find token: {identity.token.id[:8]}…") from exc
         if original.application_credential_id:
             raise Forbidden("A token created from an application credential cannot be rescoped.")
         if user is not None and user.id != original.user_id:
@@ -301,6 +306,8 @@ def issue_token(
                     failed.failed_auth_count = (failed.failed_auth_count or 0) + 1
                     failed.failed_auth_at = ident.clock()
         raise Unauthorized(AUTH_FAILED) from exc
+    except TokenNotFound:
+        raise
     except NotFound as exc:
         raise Unauthorized(AUTH_FAILED) from exc
     if reset:

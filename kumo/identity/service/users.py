@@ -76,7 +76,8 @@ def _set_password(
     s: Session, ident: Identity, user: User, password: str, *, self_service: bool
 ) -> None:
     settings = ident.settings
-    if settings.unique_last_password_count > 0:
+    # Keystone enforces the history on the user's own changes, not on an admin's reset.
+    if self_service and settings.unique_last_password_count > 0:
         recent = s.scalars(
             select(Password)
             .where(Password.user_id == user.id)

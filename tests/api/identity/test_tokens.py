@@ -146,7 +146,10 @@ def test_validate_check_revoke(client: TestClient, admin_token: str) -> None:
         ).status_code
         == 404
     )
-    # The revoked token no longer authenticates anything.
+    # A revoked token cannot be exchanged for another (404, as Keystone answers)…
+    rescope = {"auth": {"identity": {"methods": ["token"], "token": {"id": subject}}}}
+    assert client.post(TOKENS, json=rescope).status_code == 404
+    # …and no longer authenticates anything.
     assert (
         client.get("/identity/v3/auth/projects", headers={"X-Auth-Token": subject}).status_code
         == 401
