@@ -41,6 +41,7 @@ from pathlib import Path
 import httpx
 import peers
 import reporting
+import wrkload
 from rich.console import Console
 from rich.table import Table
 
@@ -61,6 +62,8 @@ class Measurement:
     elapsed: float = 0.0
     latencies: list[float] = field(default_factory=list)
     client_cpu: float = 0.0
+    #: Percentiles reported by the load generator itself (wrk), in ms.
+    reported_ms: dict[int, float] = field(default_factory=dict)
 
     @property
     def rate(self) -> float:
@@ -74,6 +77,8 @@ class Measurement:
 
     def percentile_ms(self, q: float) -> float | None:
         """The q-th latency percentile (0-100) in milliseconds."""
+        if self.reported_ms:
+            return self.reported_ms.get(int(q))
         if len(self.latencies) < 2:
             return self.latencies[0] * 1000 if self.latencies else None
         return statistics.quantiles(self.latencies, n=100, method="inclusive")[int(q) - 1] * 1000
@@ -162,22 +167,91 @@ def make_request(kind: str, target: peers.Target, admin: str, subjects: list[str
     raise ValueError(f"unknown metric {kind!r}")
 
 
+def _text(body: str | bytes) -> str:
+    return body.decode() if isinstance(body, bytes) else body
+
+
+def drive_wrk(
+    kind: str,
+    target: peers.Target,
+    admin: str,
+    subjects: list[str],
+    concurrency: int,
+    seconds: float,
+) -> Measurement:
+    """The same requests as ``make_request``, sent by wrk."""
+    if kind == "issue":
+        spec = dict(
+            url=target.tokens_url,
+            method="POST",
+            body=_text(target.password_auth_body()),
+            headers={"Content-Type": "application/json"},
+            subjects=[],
+        )
+    elif kind == "validate":
+        spec = dict(
+            url=target.tokens_url,
+            method="GET",
+            body=None,
+            headers={"X-Auth-Token": admin},
+            subjects=subjects,
+        )
+    else:
+        spec = dict(
+            url=target.projects_url,
+            method="GET",
+            body=None,
+            headers={"X-Auth-Token": admin},
+            subjects=[],
+        )
+    r = wrkload.run(
+        str(spec["url"]),
+        method=str(spec["method"]),
+        headers=spec["headers"],  # type: ignore[arg-type]
+        body=spec["body"],
+        subjects=spec["subjects"],  # type: ignore[arg-type]
+        concurrency=concurrency,
+        seconds=seconds,
+    )
+    m = Measurement(
+        ok=r.requests - r.non_2xx,
+        elapsed=r.elapsed,
+        client_cpu=r.client_cpu,
+        reported_ms=r.percentiles_ms,
+    )
+    if r.non_2xx:
+        m.errors["HTTP non-2xx"] += r.non_2xx
+    if r.socket_errors:
+        m.errors["socket"] += r.socket_errors
+    return m
+
+
 async def measure_target(
-    target: peers.Target, concurrencies: list[int], seconds: float, warmup: float, pool: int
+    target: peers.Target,
+    concurrencies: list[int],
+    seconds: float,
+    warmup: float,
+    pool: int,
+    client: str = "httpx",
 ) -> dict[tuple[str, int], Measurement]:
     """Every metric at every concurrency against one identity endpoint."""
-    async with httpx.AsyncClient(timeout=60.0) as client:
-        admin = await issue_token(client, target)
-        subjects = [await issue_token(client, target) for _ in range(pool)]
+    async with httpx.AsyncClient(timeout=60.0) as http:
+        admin = await issue_token(http, target)
+        subjects = [await issue_token(http, target) for _ in range(pool)]
     results: dict[tuple[str, int], Measurement] = {}
     for kind in KINDS:
         for c in concurrencies:
             request = make_request(kind, target, admin, subjects)
             label = f"{target.name}: {KIND_TITLES[kind]} at concurrency {c}"
             with console.status(f"{label} (warm-up {warmup:g} s, then {seconds:g} s)"):
-                if warmup > 0:
-                    await drive(request, c, warmup, count=False)
-                m = await drive(request, c, seconds, count=True)
+                if client == "wrk":
+                    if warmup > 0:
+                        drive_wrk(kind, target, admin, subjects, c, warmup)
+                    m = drive_wrk(kind, target, admin, subjects, c, seconds)
+                else:
+                    if warmup > 0:
+                        await drive(request, c, warmup, count=False)
+                    m = await drive(request, c, seconds, count=True)
             errors = f", {m.error_count} errors" if m.error_count else ""
             console.print(f"  {label}: [bold]{m.rate:,.1f}/s[/bold]{errors}")
             results[(kind, c)] = m
@@ -196,7 +270,12 @@ def run_target(
             result = TargetResult(started.target, startup=dict(started.details))
             result.results = asyncio.run(
                 measure_target(
-                    started.target, args.concurrency, args.seconds, args.warmup, args.pool
+                    started.target,
+                    args.concurrency,
+                    args.seconds,
+                    args.warmup,
+                    args.pool,
+                    args.client,
                 )
             )
             return result
@@ -300,8 +379,14 @@ def write_markdown(args: argparse.Namespace, kumo: TargetResult, keystone: Targe
             f"{args.seconds:g} s; only 2xx answers count; rate = 2xx / time until the last "
             "request in flight at the deadline finished. Validation cycles through "
             f"{args.pool} pre-issued tokens. The clouds run one after the other; the "
-            "load generator (Python, httpx + asyncio, one process) shares the machine's "
-            "cores with the server, equally for both — see its CPU use above.",
+            + (
+                "load generator is wrk (one thread; rate = its 2xx count / its run time; "
+                "latency percentiles as wrk reports them)"
+                if args.client == "wrk"
+                else "load generator is Python (httpx + asyncio, one process)"
+            )
+            + ", sharing the machine's cores with the server, equally for both — see its "
+            "CPU use above.",
             "",
             *notes,
         ]
@@ -337,6 +422,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--domain", default="Default", help="domain of user and project")
     p.add_argument("--pool", type=int, default=16, help="tokens to cycle through when validating")
     p.add_argument("--no-report", action="store_true", help="do not write reports/*.md")
+    p.add_argument(
+        "--client",
+        choices=["wrk", "httpx"],
+        default="wrk" if wrkload.available() else "httpx",
+        help="load generator: wrk (C, from Debian; default when installed) or httpx (Python)",
+    )
     return p.parse_args(argv)
 
 
