@@ -14,25 +14,11 @@ from typing import Any
 from fastapi import APIRouter, Request, Response
 
 from kumo.identity.api.deps import Authz, AuthzDep, route
-from kumo.identity.api.views import collection_links, links
-from kumo.identity.db.models import NULL_DOMAIN_ID, Role
+from kumo.identity.api.views import collection_links, role_view
 from kumo.identity.service import grants
 from kumo.identity.service.grants import Actor, Grant, TargetKind
 
 router = APIRouter()
-
-
-def role_view(request: Request, r: Role) -> dict[str, Any]:
-    """A role, as GET /v3/roles renders it (to merge with api/roles.py's own later)."""
-    return {
-        **(r.extra or {}),
-        "id": r.id,
-        "name": r.name,
-        "domain_id": None if r.domain_id == NULL_DOMAIN_ID else r.domain_id,
-        "description": r.description,
-        "options": r.options or {},
-        "links": links(request, "roles", r.id),
-    }
 
 
 @dataclass(frozen=True)

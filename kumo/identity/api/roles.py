@@ -8,7 +8,7 @@ from fastapi import APIRouter, Request, Response
 
 from kumo.common.errors import NotFound
 from kumo.identity.api.deps import Authz, AuthzDep, route, self_url
-from kumo.identity.api.views import collection_links, links
+from kumo.identity.api.views import collection_links, links, role_view
 from kumo.identity.db.models import Role
 from kumo.identity.schemas import changes_of
 from kumo.identity.schemas.roles import RoleCreateRequest, RoleUpdateRequest
@@ -16,19 +16,6 @@ from kumo.identity.service import role_store
 from kumo.identity.service.role_store import domain_of
 
 router = APIRouter()
-
-
-def role_view(request: Request, role: Role) -> dict[str, Any]:
-    """A role as Keystone shows it (``domain_id`` null for a global role)."""
-    return {
-        **(role.extra or {}),
-        "id": role.id,
-        "name": role.name,
-        "domain_id": domain_of(role),
-        "description": role.description,
-        "options": role.options or {},
-        "links": links(request, "roles", role.id),
-    }
 
 
 def _role_ref(request: Request, role: Role) -> dict[str, Any]:

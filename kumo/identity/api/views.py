@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import Request
 
 from kumo.identity.api.deps import self_url
-from kumo.identity.db.models import Project, User
+from kumo.identity.db.models import NULL_DOMAIN_ID, Project, Role, User
 from kumo.identity.service.auth import iso
 
 
@@ -68,3 +68,16 @@ def user_view(request: Request, u: User, password_expires_at: Any = None) -> dic
     if u.default_project_id:
         view["default_project_id"] = u.default_project_id
     return view
+
+
+def role_view(request: Request, role: Role) -> dict[str, Any]:
+    """A role as Keystone shows it (``domain_id`` null for a global role)."""
+    return {
+        **(role.extra or {}),
+        "id": role.id,
+        "name": role.name,
+        "domain_id": None if role.domain_id == NULL_DOMAIN_ID else role.domain_id,
+        "description": role.description,
+        "options": role.options or {},
+        "links": links(request, "roles", role.id),
+    }

@@ -20,6 +20,7 @@ from sqlalchemy.orm import Session
 from kumo.common.errors import Forbidden, NotFound, ValidationError
 from kumo.identity.db.models import NULL_DOMAIN_ID, Assignment, Group, Project, Role, User
 from kumo.identity.service.core import Identity
+from kumo.identity.service.role_store import get_role_row
 from kumo.identity.service.roles import SYSTEM_TARGET, roles_by_ids
 
 Actor = Literal["user", "group"]
@@ -50,14 +51,6 @@ class GrantParties:
     project_domain_id: str | None
     domain_id: str | None
     role_domain_id: str | None
-
-
-def get_role_row(s: Session, role_id: str) -> Role:
-    """A role by id; 404 when missing."""
-    role = s.get(Role, role_id)
-    if role is None:
-        raise NotFound(f"Could not find role: {role_id}.")
-    return role
 
 
 def _actor_domain(s: Session, grant: Grant, *, required: bool) -> str | None:
