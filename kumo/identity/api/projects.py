@@ -75,7 +75,7 @@ def get_project(project_id: str, request: Request, authz: Authz = AuthzDep) -> d
     ):
         parents, subtree = projects.parents_and_subtree(authz.ident, project_id)
         if "parents_as_ids" in q:
-            view["parents"] = _nested_ids(parents)
+            view["parents"] = _nested_ids(projects.ancestor_ids(authz.ident, project_id))
         if "subtree_as_ids" in q:
             view["subtree"] = {i: None for i in subtree} or None
         if "parents_as_list" in q:

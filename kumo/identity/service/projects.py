@@ -389,6 +389,14 @@ def has_tag(ident: Identity, project_id: str, tag: str) -> bool:
         return s.get(ProjectTag, (project_id, tag)) is not None
 
 
+def ancestor_ids(ident: Identity, project_id: str) -> list[str]:
+    """Every ancestor id, nearest first, ending with the domain (Keystone's parents_as_ids)."""
+    from kumo.identity.service.roles import ancestors_of
+
+    with ident.db.reader() as s:
+        return ancestors_of(s, project_id)
+
+
 def parents_and_subtree(ident: Identity, project_id: str) -> tuple[list[str], list[str]]:
     """Ancestor project ids (nearest first, no domain) and descendant ids."""
     from kumo.identity.service.roles import ancestors_of, subtree_ids

@@ -61,7 +61,8 @@ def test_project_hierarchy_and_filters(admin: TestClient) -> None:
     assert parent["id"] in [p["id"] for p in tagged]
     assert child_p["id"] not in [p["id"] for p in tagged]
     shown = admin.get(f"{V3}/projects/{child_p['id']}", params={"parents_as_ids": ""}).json()
-    assert shown["project"]["parents"] == {parent["id"]: None}
+    # As Keystone nests them: the parent, then its domain.
+    assert shown["project"]["parents"] == {parent["id"]: {"default": None}}
     # Not a leaf: 403; enabled children block disabling the parent.
     assert admin.delete(f"{V3}/projects/{parent['id']}").status_code == 403
     assert (
