@@ -35,6 +35,8 @@ def _view(request: Request, info: AppCredInfo) -> dict[str, Any]:
                 "id": r.id,
                 "name": r.name,
                 "domain_id": None if r.domain_id == NULL_DOMAIN_ID else r.domain_id,
+                "description": r.description,
+                "options": r.options or {},
             }
             for r in info.roles
         ],
