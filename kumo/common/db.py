@@ -19,11 +19,11 @@ from typing import Any
 from sqlalchemy import JSON, DateTime, MetaData, create_engine, event, inspect
 from sqlalchemy.dialects import mysql
 from sqlalchemy.engine import Dialect, Engine
-from sqlalchemy.exc import OperationalError
+from sqlalchemy.exc import DataError, OperationalError, StatementError
 from sqlalchemy.orm import DeclarativeBase, Session, sessionmaker
 from sqlalchemy.types import TypeDecorator
 
-from kumo.common.errors import ServiceUnavailable
+from kumo.common.errors import ServiceUnavailable, ValidationError
 
 MIGRATIONS_DIR = Path(__file__).resolve().parent.parent / "db" / "migrations"
 
@@ -168,9 +168,29 @@ def alembic_config(url: str) -> Any:
 
 @contextmanager
 def _unavailable_on_disconnect() -> Iterator[None]:
+    """Map database failures to what they mean for the client.
+
+    A lost connection is a 503 (retry later). Data the database cannot store,
+    such as a NUL character for PostgreSQL or a lone UTF-16 surrogate for any
+    driver, came from the client: a 400, never a 500.
+    """
     try:
         yield
     except OperationalError as exc:
         if exc.connection_invalidated or "connect" in str(exc.orig).lower():
             raise ServiceUnavailable("The database is unavailable; retry shortly.") from exc
         raise
+    except DataError as exc:
+        raise ValidationError(_UNSTORABLE) from exc
+    except StatementError as exc:
+        if isinstance(exc.orig, UnicodeError):
+            raise ValidationError(_UNSTORABLE) from exc
+        raise
+    except UnicodeError as exc:
+        raise ValidationError(_UNSTORABLE) from exc
+
+
+_UNSTORABLE = (
+    "The request contains a value that cannot be stored (for example a NUL character or an "
+    "invalid Unicode sequence)."
+)

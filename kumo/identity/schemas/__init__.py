@@ -10,17 +10,19 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
+from kumo.common.schemas import RequestModel
+
 Name = Field(min_length=1, max_length=255)
 Id = Field(min_length=1, max_length=64)
 
 
-class Strict(BaseModel):
+class Strict(RequestModel):
     """A schema that rejects unknown properties (Keystone: additionalProperties false)."""
 
     model_config = ConfigDict(extra="forbid")
 
 
-class Open(BaseModel):
+class Open(RequestModel):
     """A schema that keeps unknown properties as extra attributes (Keystone's "extra")."""
 
     model_config = ConfigDict(extra="allow")
