@@ -18,7 +18,7 @@ from typing import Any
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import RequestValidationError
-from fastapi.responses import JSONResponse, Response
+from fastapi.responses import Response
 from starlette.exceptions import HTTPException as StarletteHTTPException
 from starlette.routing import Mount
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
@@ -212,11 +212,6 @@ def describe_validation_error(exc: RequestValidationError) -> str:
         else:
             parts.append(f"Invalid input for field '{where}': {msg}.")
     return "Invalid input: " + " ".join(parts) if parts else "Invalid input."
-
-
-def json_error(status: int, body: Any, headers: dict[str, str] | None = None) -> JSONResponse:
-    """A JSON error response with the given status and body."""
-    return JSONResponse(body, status_code=status, headers=headers)
 
 
 def root_app(services: list[ServiceApp], extra: Iterable[Mount] = ()) -> ASGIApp:

@@ -12,9 +12,6 @@ from pydantic import BaseModel, ConfigDict, Field, StrictBool
 
 from kumo.common.schemas import RequestModel
 
-Name = Field(min_length=1, max_length=255)
-Id = Field(min_length=1, max_length=64)
-
 
 class Strict(RequestModel):
     """A schema that rejects unknown properties (Keystone: additionalProperties false)."""

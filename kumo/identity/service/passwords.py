@@ -15,9 +15,6 @@ _hasher = PasswordHasher(time_cost=2, memory_cost=19 * 1024, parallelism=1)
 # cores only queues CPU work and grows memory (a classic denial-of-service lever).
 _slots = threading.BoundedSemaphore(os.cpu_count() or 2)
 
-#: Upper bound on password length (Keystone's is 4096 bytes); avoids hashing megabytes.
-MAX_PASSWORD_LENGTH = 4096
-
 
 def hash_password(password: str) -> str:
     """The argon2id hash of ``password``."""

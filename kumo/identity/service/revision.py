@@ -68,11 +68,6 @@ def track_writes(factory: sessionmaker[Session]) -> None:
     event.listen(factory, "before_commit", _before_commit)
 
 
-def current(s: Session) -> int:
-    """The revision as seen by this transaction."""
-    return s.scalar(select(IdentityRevision.value).where(IdentityRevision.id == 1)) or 0
-
-
 _QUERY = select(IdentityRevision.value).where(IdentityRevision.id == 1)
 
 
