@@ -10,11 +10,17 @@ V3 = "/identity/v3"
     "name", ['"a\\u0000b"', '"\\ud800"', '"' + "x" * 10_000 + '"', '"名前🙂"', '"../../etc"']
 )
 def test_odd_names(admin: TestClient, name: str) -> None:
-    for path, kind in (("projects", "project"), ("users", "user"), ("groups", "group"),
-                       ("roles", "role"), ("domains", "domain")):
-        body = '{"%s": {"name": %s}}' % (kind, name)
-        resp = admin.post(f"{V3}/{path}", content=body.encode(),
-                          headers={"Content-Type": "application/json"})
+    for path, kind in (
+        ("projects", "project"),
+        ("users", "user"),
+        ("groups", "group"),
+        ("roles", "role"),
+        ("domains", "domain"),
+    ):
+        body = f'{{"{kind}": {{"name": {name}}}}}'
+        resp = admin.post(
+            f"{V3}/{path}", content=body.encode(), headers={"Content-Type": "application/json"}
+        )
         assert resp.status_code < 500, (path, name, resp.text)
         if resp.status_code >= 400:
             assert resp.json()["error"]["code"] == resp.status_code
