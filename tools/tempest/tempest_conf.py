@@ -42,7 +42,7 @@ IDENTITY_FEATURES = {
     "project_tags": "true",
     "security_compliance": "true",
     "trust": "false",
-    "access_rules": "false",
+    "access_rules": "true",
     "external_idp": "false",
     "immutable_user_source": "false",
     "domain_specific_drivers": "false",

@@ -8,6 +8,7 @@ from kumo.common.policy import Enforcer
 from kumo.common.web import ServiceApp, make_service_app
 from kumo.identity import policies
 from kumo.identity.api import (
+    access_rules,
     application_credentials,
     auth,
     catalog,
@@ -40,6 +41,7 @@ ROUTERS = [
     credentials.router,
     ec2_credentials.router,
     application_credentials.router,
+    access_rules.router,
     extensions.router,
 ]
 

@@ -40,7 +40,7 @@ def _view(request: Request, info: AppCredInfo) -> dict[str, Any]:
             }
             for r in info.roles
         ],
-        "access_rules": list(c.access_rules or []),
+        "access_rules": info.access_rules,
         "links": links(request, "users", c.user_id, "application_credentials", c.id),
     }
     if info.secret is not None:

@@ -221,8 +221,50 @@ class ApplicationCredential(Base):
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
     unrestricted: Mapped[bool] = mapped_column(Boolean, default=False)
     role_ids: Mapped[list[str]] = mapped_column(JSONType, default=list)
+    # Superseded by the access_rule tables (migration 0003 copied it there); kept
+    # so that no migration drops data.
     access_rules: Mapped[list[dict[str, Any]]] = mapped_column(JSONType, default=list)
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+
+
+class AccessRule(Base):
+    """An API call a user's application credentials may be limited to.
+
+    Rules belong to the user and outlive the application credentials using
+    them (as in Keystone), so a later credential can name one by id.
+    """
+
+    __tablename__ = "access_rule"
+    __table_args__ = (UniqueConstraint("user_id", "service", "path", "method"),)
+
+    id: Mapped[str] = mapped_column(ID, primary_key=True)
+    user_id: Mapped[str] = mapped_column(ID, index=True)
+    service: Mapped[str] = mapped_column(String(64))
+    # Keystone's request schema allows 225 characters (its column is 128).
+    path: Mapped[str] = mapped_column(String(225))
+    method: Mapped[str] = mapped_column(String(16))
+
+
+class ApplicationCredentialAccessRule(Base):
+    """Links an application credential to one of its access rules."""
+
+    __tablename__ = "application_credential_access_rule"
+
+    # Foreign keys named by hand: conventional names pass PostgreSQL's 63 characters.
+    application_credential_id: Mapped[str] = mapped_column(
+        ID,
+        ForeignKey(
+            "application_credential.id", ondelete="CASCADE", name="fk_app_cred_access_rule_app_cred"
+        ),
+        primary_key=True,
+    )
+    # No cascade: a rule in use cannot be deleted.
+    access_rule_id: Mapped[str] = mapped_column(
+        ID,
+        ForeignKey("access_rule.id", name="fk_app_cred_access_rule_rule"),
+        primary_key=True,
+        index=True,
+    )
 
 
 class RevocationEvent(Base):

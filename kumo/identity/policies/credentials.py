@@ -3,6 +3,7 @@
 from kumo.identity.policies.base import ADMIN_OR_SYSTEM_READER, rule
 
 OWNER = "user_id:%(target.credential.user_id)s"
+RULE_OWNER = "user_id:%(target.user.id)s"
 
 RULES = [
     rule("identity:get_credential", ADMIN_OR_SYSTEM_READER + " or " + OWNER, "Show a credential."),
@@ -55,5 +56,21 @@ RULES = [
         "identity:delete_application_credential",
         "rule:admin_required or rule:owner",
         "Delete an application credential.",
+    ),
+    # Access rules (/v3/users/{user_id}/access_rules): the URL's user owns them.
+    rule(
+        "identity:get_access_rule",
+        ADMIN_OR_SYSTEM_READER + " or " + RULE_OWNER,
+        "Show an access rule.",
+    ),
+    rule(
+        "identity:list_access_rules",
+        ADMIN_OR_SYSTEM_READER + " or " + RULE_OWNER,
+        "List a user's access rules.",
+    ),
+    rule(
+        "identity:delete_access_rule",
+        "rule:admin_required or " + RULE_OWNER,
+        "Delete an access rule.",
     ),
 ]

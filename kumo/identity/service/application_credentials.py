@@ -13,14 +13,19 @@ import datetime as dt
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import delete, select
 from sqlalchemy.orm import Session
 
 from kumo.common.errors import Conflict, Forbidden, NotFound, ValidationError
-from kumo.identity.db.models import NULL_DOMAIN_ID, ApplicationCredential, Role
+from kumo.identity.db.models import (
+    NULL_DOMAIN_ID,
+    ApplicationCredential,
+    ApplicationCredentialAccessRule,
+    Role,
+)
 from kumo.identity.schemas.credentials import AccessRule, RoleRef
+from kumo.identity.service import access_rules as rules_service
 from kumo.identity.service import revocation
 from kumo.identity.service.core import Identity, new_id
 from kumo.identity.service.filters import apply_filters
@@ -33,10 +38,11 @@ SECRET_BYTES = 64
 
 @dataclass
 class AppCredInfo:
-    """An application credential, its roles, and its secret when just created."""
+    """An application credential, its roles and access rules, and its secret when just created."""
 
     cred: ApplicationCredential
     roles: list[Role]
+    access_rules: list[dict[str, str]]
     secret: str | None = None
 
 
@@ -108,50 +114,10 @@ def _requested_role_ids(s: Session, refs: list[RoleRef], token_role_ids: set[str
     return ids
 
 
-def _access_rules(s: Session, user_id: str, rules: list[AccessRule]) -> list[dict[str, Any]]:
-    # As Keystone, a rule identical to (or named by the id of) one of the user's
-    # existing rules reuses that rule's id.
-    known: list[dict[str, Any]] = [
-        r
-        for rules_of in s.scalars(
-            select(ApplicationCredential.access_rules).where(
-                ApplicationCredential.user_id == user_id
-            )
-        )
-        for r in (rules_of or [])
-    ]
-    result = []
-    for rule in rules:
-        existing = next((k for k in known if rule.id and k.get("id") == rule.id), None)
-        if existing is None and None not in (rule.service, rule.path, rule.method):
-            existing = next(
-                (
-                    k
-                    for k in known
-                    if (k.get("service"), k.get("path"), k.get("method"))
-                    == (rule.service, rule.path, rule.method)
-                ),
-                None,
-            )
-        if existing is None:
-            if None in (rule.service, rule.path, rule.method):
-                raise ValidationError(
-                    "Invalid application credential: an access rule needs service, path and method."
-                )
-            existing = {
-                "id": rule.id or new_id(),
-                "service": rule.service,
-                "path": rule.path,
-                "method": rule.method,
-            }
-            known.append(existing)
-        result.append({k: existing[k] for k in ("id", "service", "path", "method")})
-    return result
-
-
 def _info(s: Session, cred: ApplicationCredential, secret: str | None = None) -> AppCredInfo:
     # Roles deleted since are dropped from the view (as Keystone's list does).
-    return AppCredInfo(cred, roles_by_ids(s, cred.role_ids or []), secret)
+    rules = [rules_service.rule_dict(r) for r in rules_service.rules_of(s, cred.id)]
+    return AppCredInfo(cred, roles_by_ids(s, cred.role_ids or []), rules, secret)
 
 
 def create_application_credential(
@@ -204,11 +170,12 @@ def create_application_credential(
             expires_at=expiry,
             unrestricted=unrestricted,
             role_ids=sorted(role_ids),
-            access_rules=_access_rules(s, user_id, access_rules or []),
+            access_rules=[],
             created_at=now,
         )
         s.add(cred)
         s.flush()
+        rules_service.attach_access_rules(s, user_id, cred.id, access_rules or [])
         return _info(s, cred, secret)
 
 
@@ -256,5 +223,11 @@ def delete_application_credential(
     with ident.db.writer() as s:
         cred = _get_row(s, user_id, app_cred_id)
         check_may_manage(s, caller_app_cred_id)
+        # The links go; the rules stay with the user (as in Keystone).
+        s.execute(
+            delete(ApplicationCredentialAccessRule).where(
+                ApplicationCredentialAccessRule.application_credential_id == cred.id
+            )
+        )
         s.delete(cred)
         revocation.revoke(s, ident.clock(), application_credential_id=app_cred_id)

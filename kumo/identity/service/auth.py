@@ -30,7 +30,7 @@ from kumo.identity.schemas import (
     PasswordMethod,
     UserRef,
 )
-from kumo.identity.service import revision, revocation
+from kumo.identity.service import access_rules, revision, revocation
 from kumo.identity.service.catalog import build_catalog
 from kumo.identity.service.core import Identity
 from kumo.identity.service.passwords import verify_password
@@ -442,6 +442,12 @@ def render_body(
             "name": cred.name,
             "restricted": not cred.unrestricted,
         }
+        # As Keystone's token: services enforce the credential's rules from here.
+        rules = access_rules.rules_of(s, cred.id)
+        if rules:
+            body["application_credential"]["access_rules"] = [
+                access_rules.rule_dict(r) for r in rules
+            ]
     if include_catalog and (p.project_id or p.domain_id or p.system):
         body["catalog"] = build_catalog(s, p.project_id)
     return {"token": body}

@@ -13,6 +13,7 @@ from sqlalchemy.orm import Session
 from kumo.common.errors import Conflict, Forbidden, NotFound, ValidationError
 from kumo.identity.db.models import (
     ROOT_DOMAIN_ID,
+    AccessRule,
     ApplicationCredential,
     Assignment,
     Credential,
@@ -342,6 +343,7 @@ def _delete_domain_contents(s: Session, domain_id: str) -> None:
         s.execute(delete(Assignment).where(Assignment.actor_id.in_(user_ids)))
         s.execute(delete(Credential).where(Credential.user_id.in_(user_ids)))
         s.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id.in_(user_ids)))
+        s.execute(delete(AccessRule).where(AccessRule.user_id.in_(user_ids)))
         s.execute(delete(User).where(User.id.in_(user_ids)))
     group_ids = list(s.scalars(select(Group.id).where(Group.domain_id == domain_id)))
     if group_ids:

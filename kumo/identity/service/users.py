@@ -20,7 +20,7 @@ from kumo.identity.db.models import (
     Project,
     User,
 )
-from kumo.identity.service import revocation
+from kumo.identity.service import access_rules, revocation
 from kumo.identity.service.auth import current_password
 from kumo.identity.service.core import Identity, new_id
 from kumo.identity.service.filters import apply_filters
@@ -266,6 +266,7 @@ def delete_user(ident: Identity, user_id: str) -> None:
         s.execute(delete(Membership).where(Membership.user_id == user.id))
         s.execute(delete(Credential).where(Credential.user_id == user.id))
         s.execute(delete(ApplicationCredential).where(ApplicationCredential.user_id == user.id))
+        access_rules.delete_access_rules_for_user(s, user.id)
         s.execute(delete(Password).where(Password.user_id == user.id))
         revocation.revoke(s, ident.clock(), user_id=user.id)
         s.delete(user)
