@@ -204,8 +204,15 @@ def _resolve_scope(s: Session, scope: AuthScope) -> Scope:
     return Scope()
 
 
-def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
-    """Check the credentials in an auth request and return the new token's payload."""
+Checked = tuple[User, Project | None, list[Role]]
+
+
+def authenticate(s: Session, ident: Identity, req: AuthRequest) -> tuple[TokenPayload, Checked]:
+    """Check the credentials in an auth request.
+
+    Returns the new token's payload with what it was checked against (user,
+    scope target, roles), so the token document is rendered without checking twice.
+    """
     now = ident.clock()
     identity = req.auth.identity
     methods = list(dict.fromkeys(identity.methods))
@@ -277,10 +284,10 @@ def authenticate(s: Session, ident: Identity, req: AuthRequest) -> TokenPayload:
         application_credential_id=app_cred.id if app_cred else None,
     )
     try:
-        check_payload(s, payload)
+        checked = check_payload(s, payload)
     except TokenInvalid as exc:
         raise Unauthorized(str(exc) or AUTH_FAILED) from exc
-    return payload
+    return payload, checked
 
 
 def issue_token(
@@ -294,10 +301,9 @@ def issue_token(
     lockout = ident.settings.lockout_failure_attempts is not None
     try:
         with ident.db.reader() as s:
-            payload = authenticate(s, ident, req)
-            body = token_body(s, ident, payload, include_catalog=include_catalog)
-            user = s.get(User, payload.user_id)
-            reset = lockout and user is not None and user.failed_auth_count > 0
+            payload, checked = authenticate(s, ident, req)
+            body = render_body(s, payload, *checked, include_catalog=include_catalog)
+            reset = lockout and checked[0].failed_auth_count > 0
     except WrongPassword as exc:
         if lockout:
             with ident.db.writer() as s:
@@ -382,17 +388,6 @@ def validate_payload(
     if revocation.is_revoked(s, payload):
         raise NotFound("The token has been revoked.")
     return payload
-
-
-def token_body(
-    s: Session, ident: Identity, p: TokenPayload, *, include_catalog: bool = True
-) -> dict[str, Any]:
-    """The ``{"token": …}`` document for a payload, computed from current data."""
-    try:
-        user, target, roles = check_payload(s, p)
-    except TokenInvalid as exc:
-        raise NotFound(f"Could not find token: {exc}") from exc
-    return render_body(s, p, user, target, roles, include_catalog=include_catalog)
 
 
 def render_body(
