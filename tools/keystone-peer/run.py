@@ -23,23 +23,9 @@ What it does, from a fresh temporary directory each time:
 5. on SIGTERM / SIGINT (or right away with ``--check``) stops uWSGI gracefully,
    waits for every worker to exit, and deletes the directory (``--keep`` keeps it).
 
-The configuration, exactly (``{dir}`` is the temporary directory)::
-
-    [DEFAULT]
-    log_file = {dir}/keystone.log
-    [database]
-    connection = sqlite:///{dir}/keystone.db
-    [token]
-    provider = fernet
-    [fernet_tokens]
-    key_repository = {dir}/fernet-keys
-    [fernet_receipts]
-    key_repository = {dir}/fernet-keys
-    [credential]
-    key_repository = {dir}/credential-keys
-    [cache]
-    enabled = true
-    backend = oslo_cache.dict        # in-process dict with expiry: one cache per worker
+The configuration is ``KEYSTONE_CONF`` below, exactly (``{dir}`` is the temporary
+directory): SQLite, Fernet tokens and receipts, credential keys, and an in-process
+``oslo_cache.dict`` cache (one per worker).
 
 Everything else is Keystone's default, notably ``[identity] password_hash_algorithm =
 bcrypt`` with 12 rounds, which is what makes issuing a token cost what it costs in a
