@@ -15,10 +15,12 @@ from sqlalchemy import Engine, create_engine
 from kumo.common.config import Settings
 from kumo.common.db import Base, Database
 from kumo.identity.api.app import create_app, make_identity
-from kumo.identity.service.bootstrap import Bootstrap
+from kumo.identity.service.bootstrap import FULL_CATALOG, Bootstrap
 from kumo.identity.service.core import Identity
 
 ADMIN_PASSWORD = "secret-admin-pw"
+#: The `kumo` service user's password in every test cloud.
+SERVICE_PASSWORD = "secret-service-pw"
 #: The servers every machine runs; each test run works in a database of its own.
 SERVERS = {
     "postgres": "postgresql+psycopg://postgres@127.0.0.1:5432/",
@@ -88,9 +90,20 @@ def sqlite_templates(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Path
     shutil.copy(migrated / "kumo.db", booted / "kumo.db")
     settings = Settings(state_dir=booted, database_url=f"sqlite:///{booted / 'kumo.db'}")
     database = Database(settings.effective_database_url)
-    Bootstrap(make_identity(settings, database), ADMIN_PASSWORD, "http://127.0.0.1:8780").run()
+    _bootstrap(make_identity(settings, database))
     database.dispose()
     return {"migrated": migrated, "bootstrapped": booted}
+
+
+def _bootstrap(identity: Identity) -> None:
+    # As `kumo up` does it: every service in the catalog, and the service user.
+    Bootstrap(
+        identity,
+        ADMIN_PASSWORD,
+        "http://127.0.0.1:8780",
+        catalog=FULL_CATALOG,
+        service_password=SERVICE_PASSWORD,
+    ).run()
 
 
 _MIGRATED_SERVERS: set[str] = set()
@@ -106,7 +119,9 @@ def settings(
         url = f"sqlite:///{tmp_path / 'kumo.db'}"
     else:
         url = _database_url(request.param, server_databases)
-    return Settings(state_dir=tmp_path, database_url=url, port=8780)
+    return Settings(
+        state_dir=tmp_path, database_url=url, port=8780, service_password=SERVICE_PASSWORD
+    )
 
 
 def _fresh_database(settings: Settings, templates: dict[str, Path], kind: str) -> Database:
@@ -132,7 +147,7 @@ def _fresh_database(settings: Settings, templates: dict[str, Path], kind: str) -
                     if rows := _SNAPSHOTS[url].get(table.name):
                         conn.execute(table.insert(), rows)
         else:
-            Bootstrap(identity, ADMIN_PASSWORD, "http://127.0.0.1:8780").run()
+            _bootstrap(identity)
             with database.read_engine.connect() as conn:
                 _SNAPSHOTS[url] = {
                     table.name: [dict(row._mapping) for row in conn.execute(table.select())]
@@ -163,6 +178,15 @@ def client(ident: Identity) -> Iterator[TestClient]:
 
     app = root_app([create_app(ident)])
     with TestClient(app, base_url="http://127.0.0.1:8780") as c:
+        yield c
+
+
+@pytest.fixture
+def cloud(ident: Identity) -> Iterator[TestClient]:
+    """The whole API (every service, as `kumo serve` builds it) on a bootstrapped database."""
+    from kumo.app import build_app
+
+    with TestClient(build_app(ident.settings, ident.db), base_url="http://127.0.0.1:8780") as c:
         yield c
 
 

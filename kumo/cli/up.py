@@ -94,12 +94,16 @@ def up(settings: Settings) -> None:
             _start_supervisor(settings, state)
         # The API process imports while identity bootstraps in this one.
         from kumo.identity.api.app import make_identity
-        from kumo.identity.service.bootstrap import Bootstrap
+        from kumo.identity.service.bootstrap import FULL_CATALOG, Bootstrap
 
         ident = make_identity(settings, db)
-        Bootstrap(ident, password, settings.public_url).run(
-            lambda step: status.update(f"Identity: bootstrap ({step})")
-        )
+        Bootstrap(
+            ident,
+            password,
+            settings.public_url,
+            catalog=FULL_CATALOG,
+            service_password=settings.service_password_value(),
+        ).run(lambda step: status.update(f"Identity: bootstrap ({step})"))
         db.dispose()
         status.update("Services: waiting for the API")
         _wait_healthy(settings, state, time.monotonic() + 30)

@@ -8,6 +8,7 @@ documented.
 from __future__ import annotations
 
 import os
+import secrets
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -61,6 +62,11 @@ class Settings(BaseSettings):
         None,
         description="Password of admin, demo and alt_demo (default: generated once, kept 0600).",
     )
+    service_password: SecretStr | None = Field(
+        None,
+        description="Password of the `kumo` service user the services call each other as "
+        "(default: generated once, kept 0600 in the state dir).",
+    )
     token_expiration: int = Field(
         3600, ge=60, le=7 * 86400, description="Lifetime of an issued token, in seconds."
     )
@@ -107,6 +113,15 @@ class Settings(BaseSettings):
         """The database URL, defaulting to the embedded SQLite file."""
         return self.database_url or f"sqlite:///{self.state_dir / 'kumo.db'}"
 
+    def service_password_value(self) -> str:
+        """The service user's password: the setting, else the state dir's secret file.
+
+        The file is made (0600) by the first process that needs it, normally `kumo up`.
+        """
+        if self.service_password is not None:
+            return self.service_password.get_secret_value()
+        return read_or_make_secret(self.state_dir / "service-password")
+
     @property
     def public_url(self) -> str:
         """Base URL clients use to reach the API server."""
@@ -121,6 +136,20 @@ class Settings(BaseSettings):
             elif name.endswith("_url") and isinstance(value, str):
                 data[name] = mask_url_password(value)
         return data
+
+
+def read_or_make_secret(path: Path) -> str:
+    """The secret kept in ``path``; generated there (mode 0600) the first time."""
+    if not path.exists():
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        try:
+            fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        except FileExistsError:
+            pass  # another process made it first
+        else:
+            with os.fdopen(fd, "w") as f:
+                f.write(secrets.token_urlsafe(24) + "\n")
+    return path.read_text().strip()
 
 
 def mask_url_password(url: str) -> str:

@@ -2,20 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import Any
 
-from fastapi import APIRouter, Depends, Request
+from fastapi import Depends, Request
 from starlette.concurrency import run_in_threadpool
 
+from kumo.common.api import POLICY_KEY, route, service_base
 from kumo.common.context import RequestContext
 from kumo.common.errors import NotFound, Unauthorized
 from kumo.identity.service import auth, revision
 from kumo.identity.service.core import Identity
 from kumo.identity.service.token_cache import Validated
-
-F = TypeVar("F", bound=Callable[..., Any])
-POLICY_KEY = "x-policy"
 
 
 def get_identity(request: Request) -> Identity:
@@ -105,37 +102,18 @@ async def authorize(request: Request) -> Authz:
 
 AuthzDep = Depends(authorize)
 
-
-def route(
-    router: APIRouter,
-    method: str,
-    path: str,
-    *,
-    policy: str,
-    status_code: int = 200,
-    **kwargs: Any,
-) -> Callable[[F], F]:
-    """Register a route guarded by policy rule ``policy``."""
-
-    def decorate(fn: F) -> F:
-        router.add_api_route(
-            path,
-            fn,
-            methods=[method],
-            status_code=status_code,
-            openapi_extra={POLICY_KEY: policy},
-            **kwargs,
-        )
-        return fn
-
-    return decorate
-
-
-def service_base(request: Request) -> str:
-    """This service's absolute base URL (e.g. ``http://host:port/identity``)."""
-    return str(request.base_url).rstrip("/") + str(request.scope.get("root_path", ""))
+__all__ = ["POLICY_KEY", "Authz", "AuthzDep", "route", "self_url", "service_base"]
 
 
 def self_url(request: Request, *parts: str) -> str:
     """An absolute URL under this service's /v3, for resource links."""
     return "/".join([service_base(request), "v3", *parts])
+
+
+def local_authenticator(ident: Identity) -> Any:
+    """Other services' ``authenticate``: Fernet validation in this process, no HTTP hop."""
+
+    async def authenticate(request: Request, token: str | None) -> RequestContext:
+        return await caller_context(request, ident, token)
+
+    return authenticate

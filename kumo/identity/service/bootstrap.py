@@ -55,6 +55,19 @@ class CatalogEntry:
 
 IDENTITY_CATALOG = [CatalogEntry("identity", "keystone", "/identity", "Identity Service")]
 
+#: Every service `kumo up` serves, at devstack's paths.
+FULL_CATALOG = [
+    *IDENTITY_CATALOG,
+    CatalogEntry("compute", "nova", "/compute/v2.1", "Compute Service"),
+    CatalogEntry("image", "glance", "/image", "Image Service"),
+    CatalogEntry("network", "neutron", "/networking", "Neutron Service"),
+    CatalogEntry("placement", "placement", "/placement", "Placement Service"),
+]
+
+#: The user the services call each other as (devstack's nova/glance/neutron users in one).
+SERVICE_USER = "kumo"
+SERVICE_PROJECT = "service"
+
 
 def _role_id(s: Session, name: str) -> str:
     role = s.scalars(select(Role).where(Role.name == name, Role.domain_id == "<<null>>")).first()
@@ -104,11 +117,13 @@ class Bootstrap:
         password: str,
         public_url: str,
         catalog: list[CatalogEntry] | None = None,
+        service_password: str | None = None,
     ) -> None:
         self.ident = ident
         self.password = password
         self.public_url = public_url
         self.catalog = catalog if catalog is not None else IDENTITY_CATALOG
+        self.service_password = service_password
 
     def steps(self) -> list[tuple[str, Callable[[Session], None]]]:
         """The steps in order, each (name, function of a write session)."""
@@ -160,7 +175,10 @@ class Bootstrap:
             _project_id(s, name)
 
     def users(self, s: Session) -> None:
-        for name in USERS:
+        users = {name: self.password for name in USERS}
+        if self.service_password:
+            users[SERVICE_USER] = self.service_password
+        for name, password in users.items():
             user = s.scalars(
                 select(User).where(User.domain_id == DEFAULT_DOMAIN, User.name == name)
             ).first()
@@ -177,10 +195,10 @@ class Bootstrap:
                 s.add(user)
                 s.flush()
             pw = current_password(s, user.id)
-            if pw is None or not verify_password(pw.password_hash, self.password):
+            if pw is None or not verify_password(pw.password_hash, password):
                 from kumo.identity.db.models import Password
 
-                s.add(Password(user_id=user.id, password_hash=hash_password(self.password)))
+                s.add(Password(user_id=user.id, password_hash=hash_password(password)))
 
     def assignments(self, s: Session) -> None:
         admin_role = _role_id(s, "admin")
@@ -193,6 +211,13 @@ class Bootstrap:
             if name == "admin":
                 _grant(s, "UserSystem", user_id, SYSTEM_TARGET, admin_role)
                 _grant(s, "UserDomain", user_id, DEFAULT_DOMAIN, admin_role)
+        if self.service_password:
+            user_id = s.scalars(
+                select(User.id).where(User.domain_id == DEFAULT_DOMAIN, User.name == SERVICE_USER)
+            ).one()
+            project_id = _project_id(s, SERVICE_PROJECT)
+            for role in ("admin", "service"):
+                _grant(s, "UserProject", user_id, project_id, _role_id(s, role))
 
     def catalog_entries(self, s: Session) -> None:
         region = self.ident.settings.region

@@ -243,7 +243,8 @@ def test_auth_projects_domains_system_catalog(client: TestClient) -> None:
         {"all": True}
     ]
     catalog = client.get("/identity/v3/auth/catalog", headers=headers).json()["catalog"]
-    assert catalog[0]["endpoints"][0]["url"] == "http://127.0.0.1:8780/identity"
+    identity = next(s for s in catalog if s["type"] == "identity")
+    assert identity["endpoints"][0]["url"] == "http://127.0.0.1:8780/identity"
     demo = {"X-Auth-Token": issue(client, "demo", project="demo")}
     assert client.get("/identity/v3/auth/system", headers=demo).json()["system"] == []
     unscoped = client.post(TOKENS, json=password_auth("demo", ADMIN_PASSWORD))

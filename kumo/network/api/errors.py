@@ -1,0 +1,28 @@
+"""Neutron's error body: ``{"NeutronError": {"type": …, "message": …, "detail": ""}}``."""
+
+from __future__ import annotations
+
+from fastapi import Request
+from fastapi.responses import JSONResponse, Response
+
+from kumo.common.errors import KumoError
+
+#: Neutron's ``type`` for the generic errors (specific ones set ``code``).
+GENERIC_TYPES = {
+    "BadRequest": "HTTPBadRequest",
+    "ValidationError": "HTTPBadRequest",
+    "Unauthorized": "HTTPUnauthorized",
+    "Forbidden": "HTTPForbidden",
+    "NotFound": "HTTPNotFound",
+    "MethodNotAllowed": "HTTPMethodNotAllowed",
+    "RequestEntityTooLarge": "HTTPRequestEntityTooLarge",
+    "UnsupportedMediaType": "HTTPUnsupportedMediaType",
+    "Error": "HTTPInternalServerError",
+}
+
+
+def render_error(error: KumoError, request: Request) -> Response:
+    """Render a domain error as Neutron does; ``type`` is the exception's name."""
+    kind = GENERIC_TYPES.get(error.code, error.code)
+    body = {"NeutronError": {"type": kind, "message": error.message, "detail": ""}}
+    return JSONResponse(body, status_code=error.status)
