@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 busybox-static cpio genisoimage
 SERVICE ?= identity
 
-.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest bench clean
+.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -59,6 +59,10 @@ test: lint typecheck unit e2e
 
 tempest: venv clients
 	$(PY) tools/tempest/run.py --service $(SERVICE)
+
+# Every service's tempest API tests; writes reports/conformance.md and one report per service.
+conformance: venv clients
+	$(PY) tools/tempest/conformance.py
 
 # Benchmarks against named peers (the real Keystone in .venv-keystone, devstack's figures).
 bench: venv

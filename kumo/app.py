@@ -2,6 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import Any
+
+import httpx
 from starlette.types import ASGIApp
 
 from kumo.common.config import Settings
@@ -19,11 +24,56 @@ from kumo.placement.api.app import create_app as create_placement_app
 SERVICES = (create_compute_app, create_image_app, create_network_app, create_placement_app)
 
 
-def build_app(settings: Settings, db: Database | None = None) -> ASGIApp:
-    """The whole API: identity, and every service validating tokens through it locally."""
+def build_app(
+    settings: Settings,
+    db: Database | None = None,
+    *,
+    compute_pieces: tuple[str, ...] | None = None,
+    register_hosts_at_start: bool = False,
+) -> ASGIApp:
+    """The whole API: identity, and every service validating tokens through it locally.
+
+    Its lifespan starts the message bus and puts a
+    :class:`~kumo.compute.rpcapi.ComputeAPI` on every service app's state
+    (``compute_rpc``). ``compute_pieces`` are the parts of the compute control
+    plane run in this process (default: scheduler, conductor and compute agents
+    when ``compute_in_process``, else none: role ``api``); they reach the other
+    services through this very app, without a network hop.
+    ``register_hosts_at_start`` registers the compute hosts at once (``kumo
+    serve``) instead of on the first boot (tests).
+    """
+    from kumo.compute.runtime import PIECES, ComputeRuntime
+
     db = db or Database(settings.effective_database_url)
     ident = make_identity(settings, db)
     authenticate = local_authenticator(ident)
     apps = [create_identity_app(ident)]
     apps += [factory(settings, db, authenticate) for factory in SERVICES]
-    return root_app(apps)
+    if compute_pieces is None:
+        compute_pieces = tuple(sorted(PIECES)) if settings.compute_in_process else ()
+    asgi: list[ASGIApp] = []
+
+    @asynccontextmanager
+    async def lifespan(root: Any) -> AsyncIterator[None]:
+        runtime = ComputeRuntime(
+            settings,
+            db,
+            pieces=compute_pieces,
+            transport=httpx.ASGITransport(app=asgi[0]),
+            register_at_start=register_hosts_at_start,
+        )
+        await runtime.start()
+        root.state.compute_runtime = runtime
+        lookup = runtime.image_lookup() if compute_pieces else None
+        for service in apps:
+            service.app.state.compute_rpc = runtime.compute_rpc
+            if lookup is not None:
+                # The servers API checks images in-process too (no HTTP hop to itself).
+                service.app.state.image_lookup = lookup
+        try:
+            yield
+        finally:
+            await runtime.stop()
+
+    asgi.append(root_app(apps, lifespan=lifespan))
+    return asgi[0]

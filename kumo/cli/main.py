@@ -20,6 +20,8 @@ def _parser() -> argparse.ArgumentParser:
     logs.add_argument("service", nargs="?")
     logs.add_argument("-f", "--follow", action="store_true")
     logs.add_argument("-n", "--lines", type=int, default=200)
+    trace = sub.add_parser("trace", help="show a server's actions and boot journey as a timeline")
+    trace.add_argument("server", help="server id or name")
     serve = sub.add_parser("serve", help="run one role in the foreground")
     serve.add_argument("--role", default="all")
     sub.add_parser("supervise", help=argparse.SUPPRESS)
@@ -29,6 +31,9 @@ def _parser() -> argparse.ArgumentParser:
     identity.add_argument("action", choices=["rotate-keys"])
     db = sub.add_parser("db", help="database administration")
     db.add_argument("action", choices=["sync", "version"])
+    image = sub.add_parser("image", help="guest images")
+    image.add_argument("action", choices=["build"])
+    image.add_argument("--force", action="store_true", help="rebuild even when up to date")
     return parser
 
 
@@ -52,6 +57,10 @@ def main(argv: list[str] | None = None) -> int:
         from kumo.cli.logs import logs
 
         logs(settings, args.service, args.follow, args.lines)
+    elif args.command == "trace":
+        from kumo.cli.trace import trace
+
+        return trace(settings, args.server)
     elif args.command == "serve":
         from kumo.cli.serve import serve
 
@@ -80,6 +89,10 @@ def main(argv: list[str] | None = None) -> int:
         if args.action == "sync":
             database.upgrade()
         print(f"database revision: {database.current_revision()}")
+    elif args.command == "image":
+        from kumo.cli.image_build import image_build
+
+        return image_build(settings, force=args.force)
     return 0
 
 

@@ -1,8 +1,19 @@
-"""`kumo serve --role R`: run one role of Kumo in this process."""
+"""`kumo serve --role R`: run one role of Kumo in this process.
+
+* ``all`` — every API and, inside the same process on the in-process bus, the
+  scheduler, the conductor and the compute agent(s) (what `kumo up` runs);
+* ``api`` — the APIs only; the other roles run elsewhere (RabbitMQ bus);
+* ``scheduler``, ``conductor``, ``compute`` — one piece of the compute control
+  plane, no HTTP server; they reach the APIs at ``public_url`` and each other
+  over the bus (``transport_url``). ``compute`` never opens the database.
+"""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 import os
+import signal
 
 from kumo.cli.processes import write_pid
 from kumo.cli.state import StateDir
@@ -11,7 +22,14 @@ from kumo.common.log import setup_logging
 
 #: Roles that serve the HTTP APIs ("all" runs every role in one process).
 API_ROLES = ("all", "api")
-ROLES = API_ROLES
+#: Roles that run one piece of the compute control plane without HTTP.
+WORKER_ROLES = ("scheduler", "conductor", "compute")
+ROLES = API_ROLES + WORKER_ROLES
+
+#: Tells the uvicorn app factory (in each worker) which role it serves.
+ROLE_ENV = "KUMO_SERVE_ROLE"
+
+log = logging.getLogger("kumo.serve")
 
 
 def app_factory() -> object:
@@ -20,7 +38,30 @@ def app_factory() -> object:
 
     settings = Settings()
     setup_logging(settings.log_level)
-    return build_app(settings)
+    if os.environ.get(ROLE_ENV, "all") == "api":
+        return build_app(settings, compute_pieces=())
+    return build_app(settings, register_hosts_at_start=True)
+
+
+async def run_worker(settings: Settings, role: str) -> None:
+    """Run one control-plane piece until SIGTERM or SIGINT."""
+    from kumo.common.db import Database
+    from kumo.compute.runtime import ComputeRuntime
+
+    db = None if role == "compute" else Database(settings.effective_database_url)
+    runtime = ComputeRuntime(settings, db, pieces=[role], register_at_start=True)
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    await runtime.start()
+    log.info("role %s running (bus %s)", role, settings.transport_url.split("@")[-1])
+    try:
+        await stop.wait()
+    finally:
+        await runtime.stop()
+        if db is not None:
+            db.dispose()
 
 
 def serve(settings: Settings, role: str) -> None:
@@ -31,10 +72,19 @@ def serve(settings: Settings, role: str) -> None:
     state.ensure()
     write_pid(state.pidfile(role))
     setup_logging(settings.log_level)
-    import uvicorn
-
     os.environ["KUMO_STATE_DIR"] = str(settings.state_dir)
     try:
+        if role in WORKER_ROLES:
+            if settings.transport_url.startswith("inproc"):
+                raise SystemExit(
+                    f"role {role} runs in its own process: set transport_url to a RabbitMQ "
+                    "URL (amqp://…); with inproc:// use role all"
+                )
+            asyncio.run(run_worker(settings, role))
+            return
+        import uvicorn
+
+        os.environ[ROLE_ENV] = role
         uvicorn.run(
             "kumo.cli.serve:app_factory",
             factory=True,
@@ -43,7 +93,8 @@ def serve(settings: Settings, role: str) -> None:
             workers=settings.api_workers,
             log_config=None,
             access_log=False,
-            lifespan="off",
+            # The lifespan starts the bus (and, for role all, the compute control plane).
+            lifespan="on",
             server_header=False,
             timeout_graceful_shutdown=5,
         )

@@ -8,6 +8,8 @@ import sys
 import time
 import urllib.error
 import urllib.request
+from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from rich.console import Console
 
@@ -15,6 +17,9 @@ from kumo.cli import clouds
 from kumo.cli.processes import read_pid
 from kumo.cli.state import StateDir
 from kumo.common.config import Settings
+
+if TYPE_CHECKING:
+    from kumo.common.db import Database
 
 console = Console(highlight=False)
 
@@ -104,12 +109,30 @@ def up(settings: Settings) -> None:
             catalog=FULL_CATALOG,
             service_password=settings.service_password_value(),
         ).run(lambda step: status.update(f"Identity: bootstrap ({step})"))
+        seed_cloud(settings, db, status.update)
         db.dispose()
         status.update("Services: waiting for the API")
         _wait_healthy(settings, state, time.monotonic() + 30)
         status.update("Writing clouds.yaml")
         write_clouds(settings, state, password)
     summary(settings, state, started, already=False)
+
+
+def seed_cloud(settings: Settings, db: Database, progress: Callable[[str], None]) -> None:
+    """devstack's starting content: flavors, a guest image, the public and private networks.
+
+    Every step is idempotent, so `kumo up` on an existing cloud leaves it as it is.
+    """
+    from kumo.compute.service.flavors import bootstrap_flavors
+    from kumo.image.service.bootstrap import register_default_image
+    from kumo.network.service.bootstrap import bootstrap_networks
+
+    progress("Compute: flavors")
+    bootstrap_flavors(db)
+    progress("Image: the guest image")
+    register_default_image(settings, db)
+    progress("Networking: public and private networks, router1")
+    bootstrap_networks(settings, db)
 
 
 def write_clouds(settings: Settings, state: StateDir, password: str) -> None:

@@ -117,13 +117,15 @@ def create_service(
     versions: VersionRange | None = None,
     microversion_paths: tuple[str, ...] = (),
     state: dict[str, Any] | None = None,
+    unlimited_body: Callable[[str], bool] | None = None,
 ) -> ServiceApp:
     """One service's app: its routes, policy, error format and microversions.
 
     ``state`` entries land on ``app.state`` (the service's own objects, e.g. its
     database-backed service layer), next to ``authenticate`` and ``enforcer``.
+    ``unlimited_body`` names request paths exempt from the ``max_body`` limit.
     """
-    app, asgi = make_service_app(name, render, max_body)
+    app, asgi = make_service_app(name, render, max_body, unlimited_body)
     app.state.authenticate = authenticate
     app.state.enforcer = Enforcer(rules, policy_file)
     for key, value in (state or {}).items():

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+import socket
 from functools import lru_cache
 from pathlib import Path
 from typing import Any
@@ -94,6 +95,96 @@ class Settings(BaseSettings):
         "from; 0 turns the check off.",
     )
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for the API.")
+    image_count_total: int = Field(
+        -1,
+        ge=-1,
+        description="Images a project may own (Glance's image_count_total limit); -1: unlimited.",
+    )
+    image_size_total: int = Field(
+        -1,
+        ge=-1,
+        description="MiB of image data a project may store (Glance's image_size_total limit); "
+        "-1: unlimited.",
+    )
+    service_down_time: int = Field(
+        60,
+        ge=1,
+        description="Seconds without a heartbeat after which a compute service is 'down'.",
+    )
+    compute_host: str = Field(
+        default_factory=socket.gethostname,
+        description="Name of this machine's compute host (its bus topic is compute.<host>, its "
+        "Placement resource provider has this name); default: the machine's hostname.",
+    )
+    virt_driver: str = Field(
+        "fake",
+        description="Virt driver of the compute agent. 'fake' keeps guests in memory and runs "
+        "none (for scale tests); it is the default until the QEMU driver lands.",
+    )
+    fake_hosts: int = Field(
+        1,
+        ge=1,
+        le=10000,
+        description="How many simulated compute hosts the fake driver runs in one process "
+        "(named <compute_host>-1 … -N when more than one).",
+    )
+    fake_host_vcpus: int = Field(
+        16, ge=1, description="VCPUs each simulated (fake driver) compute host reports."
+    )
+    fake_host_memory_mb: int = Field(
+        32768, ge=1, description="Memory (MiB) each simulated (fake driver) host reports."
+    )
+    fake_host_disk_gb: int = Field(
+        1024, ge=1, description="Local disk (GiB) each simulated (fake driver) host reports."
+    )
+    cpu_allocation_ratio: float = Field(
+        4.0, gt=0, description="Virtual CPUs per physical CPU Placement lets hosts promise."
+    )
+    ram_allocation_ratio: float = Field(
+        1.0, gt=0, description="Memory overcommit ratio of compute hosts in Placement."
+    )
+    disk_allocation_ratio: float = Field(
+        1.0, gt=0, description="Local disk overcommit ratio of compute hosts in Placement."
+    )
+    reserved_host_memory_mb: int = Field(
+        512, ge=0, description="Memory (MiB) of each compute host kept for the host itself."
+    )
+    reserved_host_disk_gb: int = Field(
+        0, ge=0, description="Local disk (GiB) of each compute host kept for the host itself."
+    )
+    scheduler_spread: bool = Field(
+        True,
+        description="Weigh hosts to spread instances (most free resources first); false packs "
+        "them (least free first).",
+    )
+    scheduler_ram_weight_multiplier: float = Field(
+        1.0, description="Weight of free RAM when the scheduler ranks hosts."
+    )
+    scheduler_cpu_weight_multiplier: float = Field(
+        1.0, description="Weight of free VCPUs when the scheduler ranks hosts."
+    )
+    scheduler_disk_weight_multiplier: float = Field(
+        1.0, description="Weight of free local disk when the scheduler ranks hosts."
+    )
+    scheduler_max_attempts: int = Field(
+        3, ge=1, description="Hosts a build is tried on (first try plus reschedules)."
+    )
+    host_heartbeat_interval: float = Field(
+        10.0, gt=0, description="Seconds between a compute host's service heartbeats."
+    )
+    resource_report_interval: float = Field(
+        60.0, gt=0, description="Seconds between a compute host's resource reports."
+    )
+    bus_topic_prefix: str = Field(
+        "",
+        description="Prefix of every compute bus topic (keeps parallel test runs apart on "
+        "one broker).",
+    )
+    compute_in_process: bool = Field(
+        True,
+        description="Role 'all' also runs the scheduler, conductor and compute agents in the "
+        "API process; false serves only the APIs (the other roles run elsewhere).",
+    )
 
     @classmethod
     def settings_customise_sources(

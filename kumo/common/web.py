@@ -13,6 +13,7 @@ import logging
 import time
 import uuid
 from collections.abc import Callable, Iterable
+from contextlib import AbstractAsyncContextManager
 from dataclasses import dataclass
 from typing import Any
 
@@ -73,15 +74,26 @@ class RequestIdMiddleware:
 
 
 class BodyLimitMiddleware:
-    """Refuses request bodies over ``limit`` bytes with 413, declared or streamed."""
+    """Refuses request bodies over ``limit`` bytes with 413, declared or streamed.
 
-    def __init__(self, app: ASGIApp, limit: int, render: ErrorRenderer) -> None:
+    ``unlimited`` names the paths exempt from the limit (e.g. image data
+    uploads, which their handlers stream to disk and bound themselves).
+    """
+
+    def __init__(
+        self,
+        app: ASGIApp,
+        limit: int,
+        render: ErrorRenderer,
+        unlimited: Callable[[str], bool] | None = None,
+    ) -> None:
         self.app = app
         self.limit = limit
         self.render = render
+        self.unlimited = unlimited
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
-        if scope["type"] != "http":
+        if scope["type"] != "http" or (self.unlimited and self.unlimited(scope["path"])):
             await self.app(scope, receive, send)
             return
         for name, value in scope.get("headers", []):
@@ -132,7 +144,11 @@ class ServiceApp:
 
 
 def make_service_app(
-    name: str, render: ErrorRenderer, max_body: int, **fastapi_kwargs: Any
+    name: str,
+    render: ErrorRenderer,
+    max_body: int,
+    unlimited_body: Callable[[str], bool] | None = None,
+    **fastapi_kwargs: Any,
 ) -> tuple[FastAPI, ASGIApp]:
     """A FastAPI app whose every error, from any source, is rendered by ``render``.
 
@@ -176,7 +192,7 @@ def make_service_app(
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
-    return app, BodyLimitMiddleware(app, max_body, render)
+    return app, BodyLimitMiddleware(app, max_body, render, unlimited_body)
 
 
 _HTTP_ERRORS: dict[int, type[errors.KumoError]] = {
@@ -214,8 +230,17 @@ def describe_validation_error(exc: RequestValidationError) -> str:
     return "Invalid input: " + " ".join(parts) if parts else "Invalid input."
 
 
-def root_app(services: list[ServiceApp], extra: Iterable[Mount] = ()) -> ASGIApp:
-    """Mount every service at its prefix behind the request-id middleware."""
+def root_app(
+    services: list[ServiceApp],
+    extra: Iterable[Mount] = (),
+    lifespan: Callable[[Any], AbstractAsyncContextManager[None]] | None = None,
+) -> ASGIApp:
+    """Mount every service at its prefix behind the request-id middleware.
+
+    ``lifespan`` (an async context manager factory taking the Starlette app)
+    runs background work for as long as the server runs, e.g. the compute
+    control plane in the all-in-one process.
+    """
     from starlette.applications import Starlette
     from starlette.responses import JSONResponse as StarletteJSON
     from starlette.routing import Route
@@ -246,7 +271,9 @@ def root_app(services: list[ServiceApp], extra: Iterable[Mount] = ()) -> ASGIApp
         )
 
     app = Starlette(
-        routes=routes, exception_handlers={404: outside_any_service, 405: outside_any_service}
+        routes=routes,
+        exception_handlers={404: outside_any_service, 405: outside_any_service},
+        lifespan=lifespan,
     )
     return RequestIdMiddleware(PrefixRootMiddleware(app, [s.prefix for s in services]))
 

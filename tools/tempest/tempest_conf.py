@@ -7,7 +7,7 @@ import io
 import json
 import urllib.error
 import urllib.request
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +21,10 @@ SERVICES: dict[str, dict[str, Any]] = {
         "regex": r"^tempest\.api\.identity\.(admin\.)?v3\.",
         "available": set(),
     },
+    # Compute tests need images (glance) and, with neutron in the catalog, networks.
+    "compute": {"regex": r"^tempest\.api\.compute\.", "available": {"nova", "glance", "neutron"}},
+    "image": {"regex": r"^tempest\.api\.image\.", "available": {"glance"}},
+    "network": {"regex": r"^tempest\.api\.network\.", "available": {"neutron"}},
 }
 ALL_SERVICES = ("nova", "glance", "neutron", "cinder", "swift", "horizon")
 
@@ -49,6 +53,43 @@ IDENTITY_FEATURES = {
 }
 
 
+#: What Kumo's compute implements (consoles and live migration come with real compute).
+COMPUTE_FEATURES = {
+    "resize": "true",
+    "cold_migration": "true",
+    "live_migration": "false",
+    "snapshot": "true",
+    "console_output": "true",
+    "pause": "true",
+    "suspend": "true",
+    "shelve": "true",
+    "rescue": "true",
+    "change_password": "false",
+    "interface_attach": "false",
+    "vnc_console": "false",
+    "serial_console": "false",
+    "spice_console": "false",
+    "personality": "false",
+    "config_drive": "true",
+    "metadata_service": "false",
+    "block_migration_for_live_migration": "false",
+    "attach_encrypted_volume": "false",
+    "disk_config": "true",
+    "scheduler_enabled_filters": "ComputeFilter,AvailabilityZoneFilter,"
+    "ImagePropertiesFilter,ServerGroupAntiAffinityFilter,ServerGroupAffinityFilter,"
+    "AggregateInstanceExtraSpecsFilter",
+}
+
+#: What Kumo's image service implements.
+IMAGE_FEATURES = {
+    "api_v2": "true",
+    "api_v1": "false",
+    "import_image": "true",
+    "os_glance_reserved": "true",
+    "manage_locations": "false",
+}
+
+
 @dataclass
 class CloudFacts:
     """What was read from the running cloud to write tempest.conf."""
@@ -57,6 +98,12 @@ class CloudFacts:
     region: str
     user_domain_name: str
     project_domain_name: str
+    #: image ids tempest boots (the registered guest image first), flavor ids, networks.
+    images: list[str] = field(default_factory=list)
+    flavors: list[str] = field(default_factory=list)
+    public_network_id: str = ""
+    network_extensions: list[str] = field(default_factory=list)
+    compute_max_microversion: str = ""
 
 
 def _request(
@@ -112,12 +159,44 @@ def discover(access: AdminAccess) -> CloudFacts:
         found, _ = _request(f"{uri_v3}/domains/{domain_id}", token=token)
         return str(found["domain"]["name"])
 
-    return CloudFacts(
+    facts = CloudFacts(
         uri_v3=uri_v3,
         region=access.region,
         user_domain_name=domain_name(access.user_domain_id),
         project_domain_name=domain_name(access.project_domain_id),
     )
+    _discover_services(facts, body["token"].get("catalog") or [], access.region, token)
+    return facts
+
+
+def _discover_services(
+    facts: CloudFacts, catalog: list[dict[str, Any]], region: str, token: str
+) -> None:
+    """Images, flavors, the public network and extensions, from whichever services exist."""
+    urls = {
+        s["type"]: ep["url"].rstrip("/")
+        for s in catalog
+        for ep in s.get("endpoints", [])
+        if ep.get("interface") == "public" and region in (ep.get("region"), ep.get("region_id"))
+    }
+    if "image" in urls:
+        images, _ = _request(urls["image"] + "/v2/images?status=active&sort=created_at:asc", token)
+        facts.images = [i["id"] for i in images.get("images", [])]
+    if "compute" in urls:
+        versions, _ = _request(urls["compute"] + "/", token)
+        facts.compute_max_microversion = str(versions.get("version", {}).get("version", ""))
+        flavors, _ = _request(urls["compute"] + "/flavors", token)
+        ids = [f["id"] for f in flavors.get("flavors", [])]
+        # devstack's tempest flavors first (m1.nano, m1.micro), then the smallest others.
+        facts.flavors = [i for i in ("42", "84") if i in ids] + [
+            i for i in ids if i not in ("42", "84")
+        ]
+    if "network" in urls:
+        nets, _ = _request(urls["network"] + "/v2.0/networks?router:external=true", token)
+        public = [n["id"] for n in nets.get("networks", []) if n.get("name") == "public"]
+        facts.public_network_id = public[0] if public else ""
+        exts, _ = _request(urls["network"] + "/v2.0/extensions", token)
+        facts.network_extensions = sorted(e["alias"] for e in exts.get("extensions", []))
 
 
 def _identity_endpoint(catalog: list[dict[str, Any]], region: str) -> str:
@@ -164,6 +243,37 @@ def render(
     conf["identity-feature-enabled"] = dict(IDENTITY_FEATURES)
     conf["service-clients"] = {"http_timeout": str(timeout)}
     conf["validation"] = {"run_validation": "false"}
+    if facts.images:
+        conf["compute"] = {
+            "image_ref": facts.images[0],
+            "image_ref_alt": facts.images[1 if len(facts.images) > 1 else 0],
+            "flavor_ref": facts.flavors[0] if facts.flavors else "1",
+            "flavor_ref_alt": facts.flavors[1 if len(facts.flavors) > 1 else 0]
+            if facts.flavors
+            else "1",
+            "min_microversion": "2.1",
+            "max_microversion": facts.compute_max_microversion or "2.1",
+            "min_compute_nodes": "1",
+            "fixed_network_name": "private",
+            "build_timeout": "60",
+        }
+        conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
+    conf["image-feature-enabled"] = dict(IMAGE_FEATURES)
+    if facts.public_network_id:
+        conf["network"] = {
+            "public_network_id": facts.public_network_id,
+            "floating_network_name": "public",
+            "project_network_cidr": "10.100.0.0/16",
+            "project_network_mask_bits": "28",
+            "build_timeout": "60",
+        }
+        conf["network-feature-enabled"] = {
+            "api_extensions": ",".join(facts.network_extensions) or "all",
+            "ipv6": "true",
+            "ipv6_subnet_attributes": "true",
+            "port_security": "true",
+            "floating_ips": "true",
+        }
     available = SERVICES[service]["available"]
     conf["service_available"] = {name: str(name in available).lower() for name in ALL_SERVICES}
     out = io.StringIO()

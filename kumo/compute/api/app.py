@@ -10,19 +10,61 @@ from kumo.common.db import Database
 from kumo.common.microversion import Version, VersionRange
 from kumo.common.web import ServiceApp
 from kumo.compute import policies
+from kumo.compute.api import aggregates as r_aggregates
+from kumo.compute.api import availability_zones as r_availability_zones
+from kumo.compute.api import flavors as r_flavors
+from kumo.compute.api import hosts as r_hosts
+from kumo.compute.api import hypervisors as r_hypervisors
+from kumo.compute.api import instance_actions as s_instance_actions
+from kumo.compute.api import keypairs as r_keypairs
+from kumo.compute.api import quota_sets as r_quota_sets
+from kumo.compute.api import server_actions as s_server_actions
+from kumo.compute.api import server_create as s_server_create
+from kumo.compute.api import server_groups as r_server_groups
+from kumo.compute.api import server_list as s_server_list
+from kumo.compute.api import server_metadata as s_server_metadata
+from kumo.compute.api import server_password as s_server_password
+from kumo.compute.api import server_tags as s_server_tags
+from kumo.compute.api import server_usage as s_server_usage
+from kumo.compute.api import servers as s_servers
+from kumo.compute.api import services as r_services
+from kumo.compute.api import versions as r_versions
 from kumo.compute.api.errors import render_error
+from kumo.compute.api.middleware import ComputeRequestId
 
 #: Nova's microversions: 2.1 up to 2.100; clients name them with either header.
 VERSIONS = VersionRange(
     "compute", Version(2, 1), Version(2, 100), legacy_header="X-OpenStack-Nova-API-Version"
 )
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [
+    # Helper R (resources)
+    r_versions.router,
+    r_flavors.router,
+    r_keypairs.router,
+    r_quota_sets.router,
+    r_server_groups.router,
+    r_aggregates.router,
+    r_availability_zones.router,
+    r_services.router,
+    r_hypervisors.router,
+    r_hosts.router,
+    # Helper S (servers); the list router first, so /servers/detail is not a server id.
+    s_server_list.router,
+    s_server_create.router,
+    s_servers.router,
+    s_server_actions.router,
+    s_server_metadata.router,
+    s_server_tags.router,
+    s_instance_actions.router,
+    s_server_usage.router,
+    s_server_password.router,
+]
 
 
 def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> ServiceApp:
     """Compute's app with every route, rendering errors in Nova's format."""
-    return create_service(
+    service = create_service(
         name="compute",
         prefix="/compute",
         render=render_error,
@@ -35,3 +77,6 @@ def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> 
         microversion_paths=("/v2.1",),
         state={"settings": settings, "db": db},
     )
+    # /v2 (legacy) and /v2[.1]/{project_id}/… are served by the /v2.1 routes.
+    service.asgi = ComputeRequestId(r_versions.LegacyAlias(service.asgi))
+    return service

@@ -2,7 +2,21 @@
 
 from kumo.common.policy import RuleDefault
 from kumo.compute.policies import base
+from kumo.compute.policies import flavors as r_flavors
+from kumo.compute.policies import hosts as r_hosts
+from kumo.compute.policies import keypairs as r_keypairs
+from kumo.compute.policies import quotas as r_quotas
+from kumo.compute.policies import server_details as s_server_details
+from kumo.compute.policies import server_groups as r_server_groups
+from kumo.compute.policies import servers as s_servers
 
 RULES: list[RuleDefault] = [
     *base.RULES,
+    *r_flavors.RULES,
+    *r_keypairs.RULES,
+    *r_quotas.RULES,
+    *r_server_groups.RULES,
+    *r_hosts.RULES,
+    *s_servers.RULES,
+    *s_server_details.RULES,
 ]

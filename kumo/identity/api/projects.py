@@ -175,6 +175,7 @@ def check_tag(project_id: str, tag: str, authz: Authz = AuthzDep) -> Response:
     "/v3/projects/{project_id}/tags/{tag}",
     policy="identity:create_project_tag",
     status_code=201,
+    response_class=Response,  # 201 with no body, as Keystone: the document says so
 )
 def add_tag(project_id: str, tag: str, request: Request, authz: Authz = AuthzDep) -> Response:
     """Add one tag."""

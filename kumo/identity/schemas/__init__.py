@@ -6,9 +6,9 @@ validates requests with them, and the service layer, which reads them.
 
 from __future__ import annotations
 
-from typing import Any, Literal
+from typing import Any, ClassVar, Literal, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StrictBool
+from pydantic import BaseModel, ConfigDict, Field, StrictBool, model_validator
 
 from kumo.common.schemas import RequestModel
 
@@ -27,6 +27,23 @@ class Open(RequestModel):
     def extras(self) -> dict[str, Any]:
         """The attributes not declared by the schema."""
         return dict(self.model_extra or {})
+
+
+class NotNullUpdate(Open):
+    """An update whose ``NOT_NULL`` attributes may be left out but never set to null.
+
+    Keystone types them as string or boolean, not nullable: null is a 400, and must
+    never reach the database's NOT NULL constraint.
+    """
+
+    NOT_NULL: ClassVar[tuple[str, ...]] = ()
+
+    @model_validator(mode="after")
+    def _refuse_null(self) -> Self:
+        for name in self.NOT_NULL:
+            if name in self.model_fields_set and getattr(self, name) is None:
+                raise ValueError(f"'{name}' cannot be null")
+        return self
 
 
 # -- authentication -------------------------------------------------------
@@ -106,7 +123,9 @@ class DomainCreate(Open):
     options: dict[str, Any] | None = None
 
 
-class DomainUpdate(Open):
+class DomainUpdate(NotNullUpdate):
+    NOT_NULL = ("name", "enabled")
+
     name: str | None = Field(None, min_length=1, max_length=64, pattern=NAME_PATTERN)
     description: str | None = Field(None, max_length=65535)
     enabled: StrictBool | None = None
@@ -133,7 +152,9 @@ class ProjectCreate(Open):
     options: dict[str, Any] | None = None
 
 
-class ProjectUpdate(Open):
+class ProjectUpdate(NotNullUpdate):
+    NOT_NULL = ("name", "enabled")
+
     name: str | None = Field(None, min_length=1, max_length=64, pattern=NAME_PATTERN)
     description: str | None = Field(None, max_length=65535)
     enabled: StrictBool | None = None
@@ -162,7 +183,9 @@ class UserCreate(Open):
     options: dict[str, Any] | None = None
 
 
-class UserUpdate(Open):
+class UserUpdate(NotNullUpdate):
+    NOT_NULL = ("name", "enabled")
+
     name: str | None = Field(None, min_length=1, max_length=255, pattern=NAME_PATTERN)
     default_project_id: str | None = Field(None, max_length=64)
     enabled: StrictBool | None = None

@@ -9,9 +9,17 @@ from kumo.common.config import Settings
 from kumo.common.db import Database
 from kumo.common.web import ServiceApp
 from kumo.image import policies
+from kumo.image.api import discovery, image_data, images, members, schemas, versions
 from kumo.image.api.errors import render_error
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [
+    versions.router,
+    images.router,
+    image_data.router,
+    members.router,
+    schemas.router,
+    discovery.router,
+]
 
 
 def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> ServiceApp:
@@ -26,4 +34,5 @@ def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> 
         max_body=settings.max_request_body,
         policy_file=settings.policy_file,
         state={"settings": settings, "db": db},
+        unlimited_body=image_data.is_data_path,
     )

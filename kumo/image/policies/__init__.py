@@ -1,7 +1,6 @@
 """Every image policy rule, with its default (Glance's secure-RBAC defaults)."""
 
 from kumo.common.policy import RuleDefault
+from kumo.image.policies import base, discovery, images
 
-RULES: list[RuleDefault] = [
-    RuleDefault("context_is_admin", "role:admin", "Decides what is admin."),
-]
+RULES: list[RuleDefault] = [*base.RULES, *images.RULES, *discovery.RULES]

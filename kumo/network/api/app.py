@@ -9,14 +9,40 @@ from kumo.common.config import Settings
 from kumo.common.db import Database
 from kumo.common.web import ServiceApp
 from kumo.network import policies
+from kumo.network.api import (
+    floatingips,
+    ip_availability,
+    networks,
+    ports,
+    quotas,
+    routers,
+    security_groups,
+    subnetpools,
+    subnets,
+    tags,
+    versions,
+)
 from kumo.network.api.errors import render_error
+from kumo.network.policies.enforcer import NeutronEnforcer
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [
+    versions.router,
+    networks.router,
+    subnets.router,
+    subnetpools.router,
+    ports.router,
+    routers.router,
+    floatingips.router,
+    security_groups.router,
+    quotas.router,
+    ip_availability.router,
+    tags.router,
+]
 
 
 def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> ServiceApp:
     """Networking's app with every route, rendering errors in Neutron's format."""
-    return create_service(
+    service = create_service(
         name="network",
         prefix="/networking",
         render=render_error,
@@ -27,3 +53,6 @@ def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> 
         policy_file=settings.policy_file,
         state={"settings": settings, "db": db},
     )
+    # Neutron's rules test resource fields (``field:networks:shared=True``).
+    service.app.state.enforcer = NeutronEnforcer(policies.RULES, settings.policy_file)
+    return service

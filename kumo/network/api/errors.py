@@ -21,8 +21,16 @@ GENERIC_TYPES = {
 }
 
 
+#: Prefix of codes that name a Neutron exception whose name is also a generic code
+#: (Neutron's own ``BadRequest`` exception, not the HTTP-level ``HTTPBadRequest``).
+NEUTRON_PREFIX = "neutron:"
+
+
 def render_error(error: KumoError, request: Request) -> Response:
     """Render a domain error as Neutron does; ``type`` is the exception's name."""
-    kind = GENERIC_TYPES.get(error.code, error.code)
+    if error.code.startswith(NEUTRON_PREFIX):
+        kind = error.code[len(NEUTRON_PREFIX) :]
+    else:
+        kind = GENERIC_TYPES.get(error.code, error.code)
     body = {"NeutronError": {"type": kind, "message": error.message, "detail": ""}}
     return JSONResponse(body, status_code=error.status)

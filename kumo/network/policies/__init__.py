@@ -1,7 +1,30 @@
 """Every networking policy rule, with its default (Neutron's secure-RBAC defaults)."""
 
 from kumo.common.policy import RuleDefault
+from kumo.network.policies import (
+    base,
+    floatingips,
+    network_ip_availability,
+    networks,
+    port_forwardings,
+    ports,
+    quotas,
+    routers,
+    security_groups,
+    subnetpools,
+    subnets,
+)
 
 RULES: list[RuleDefault] = [
-    RuleDefault("context_is_admin", "role:admin", "Decides what is admin."),
+    *base.RULES,
+    *networks.RULES,
+    *subnets.RULES,
+    *subnetpools.RULES,
+    *ports.RULES,
+    *routers.RULES,
+    *floatingips.RULES,
+    *port_forwardings.RULES,
+    *security_groups.RULES,
+    *quotas.RULES,
+    *network_ip_availability.RULES,
 ]

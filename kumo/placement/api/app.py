@@ -10,12 +10,35 @@ from kumo.common.db import Database
 from kumo.common.microversion import Version, VersionRange
 from kumo.common.web import ServiceApp
 from kumo.placement import policies
+from kumo.placement.api import (
+    aggregates,
+    allocation_candidates,
+    allocations,
+    inventories,
+    reshaper,
+    resource_classes,
+    resource_providers,
+    root,
+    traits,
+    usages,
+)
 from kumo.placement.api.errors import render_error
 
 #: Placement's microversions: 1.0 up to 1.39.
 VERSIONS = VersionRange("placement", Version(1, 0), Version(1, 39))
 
-ROUTERS: list[APIRouter] = []
+ROUTERS: list[APIRouter] = [
+    root.router,
+    resource_providers.router,
+    inventories.router,
+    aggregates.router,
+    traits.router,
+    resource_classes.router,
+    allocations.router,
+    usages.router,
+    allocation_candidates.router,
+    reshaper.router,
+]
 
 
 def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> ServiceApp:

@@ -1,0 +1,1 @@
+"""Placement business logic: providers, inventories, allocations, candidates."""

@@ -1,0 +1,1 @@
+"""Agents: the processes on each host that do the work (compute, network, volume)."""

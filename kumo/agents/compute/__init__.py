@@ -1,0 +1,1 @@
+"""The compute agent (nova-compute): builds and runs guests through a virt driver."""

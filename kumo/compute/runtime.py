@@ -1,0 +1,247 @@
+"""The compute control plane in one process: bus, scheduler, conductor, compute agents.
+
+``kumo serve --role all`` runs every piece inside the API process (the root
+app's lifespan starts a :class:`ComputeRuntime` with the in-process bus);
+``--role scheduler|conductor|compute`` run one piece each, talking over
+RabbitMQ. The API side only needs the :class:`~kumo.compute.rpcapi.ComputeAPI`.
+
+Compute hosts (one, or ``fake_hosts`` simulated ones) register themselves —
+service record, compute node, Placement resource provider and inventory — and
+then heartbeat every ``host_heartbeat_interval`` seconds. Under ``kumo serve``
+they register at start; in a test app they register on the first scheduling
+request (:meth:`ComputeRuntime.ensure_registered`), so tests that never boot
+a server see no compute host appear.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import Awaitable, Callable, Iterable
+from contextlib import suppress
+from typing import Any
+
+import httpx
+
+from kumo.agents.compute.manager import ComputeManager
+from kumo.agents.compute.virt.driver import VirtDriver
+from kumo.agents.compute.virt.fake import FakeDriver
+from kumo.common.bus import Bus, Consumer, get_bus
+from kumo.common.clients.base import ServiceSession
+from kumo.common.clients.image import ImageClient
+from kumo.common.clients.network import NetworkClient
+from kumo.common.clients.placement import PlacementClient
+from kumo.common.config import Settings
+from kumo.common.context import RequestContext
+from kumo.common.db import Database
+from kumo.compute.conductor.manager import ConductorManager
+from kumo.compute.conductor.rpcapi import ConductorAPI
+from kumo.compute.rpcapi import CONDUCTOR_TOPIC, SCHEDULER_TOPIC, ComputeAPI, compute_topic
+from kumo.compute.scheduler.manager import SchedulerManager
+
+log = logging.getLogger(__name__)
+
+#: Pieces a process can run.
+PIECES = frozenset({"scheduler", "conductor", "compute"})
+#: Competing consumers per control-plane topic in one process (each takes one
+#: message at a time, so several let concurrent boots proceed).
+SCHEDULER_CONSUMERS = 4
+CONDUCTOR_CONSUMERS = 16
+#: Seconds between registration retries while a service (Placement) is not up yet.
+REGISTER_RETRY = 2.0
+#: How many hosts register at the same time.
+REGISTER_CONCURRENCY = 10
+
+
+def host_names(settings: Settings) -> list[str]:
+    """The compute hosts this process runs: one, or ``fake_hosts`` simulated ones."""
+    if settings.virt_driver == "fake" and settings.fake_hosts > 1:
+        return [f"{settings.compute_host}-{i}" for i in range(1, settings.fake_hosts + 1)]
+    return [settings.compute_host]
+
+
+def make_driver(settings: Settings, host: str) -> VirtDriver:
+    """The virt driver ``settings.virt_driver`` names, for ``host``."""
+    if settings.virt_driver == "fake":
+        return FakeDriver(
+            host,
+            vcpus=settings.fake_host_vcpus,
+            memory_mb=settings.fake_host_memory_mb,
+            local_gb=settings.fake_host_disk_gb,
+        )
+    raise ValueError(f"unknown virt_driver {settings.virt_driver!r}; known: fake")
+
+
+class ComputeRuntime:
+    """The bus and whichever of scheduler, conductor and compute agents this process runs."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        db: Database | None,
+        *,
+        pieces: Iterable[str] = PIECES,
+        transport: httpx.AsyncBaseTransport | None = None,
+        register_at_start: bool = True,
+    ) -> None:
+        self.settings = settings
+        self.db = db
+        self.pieces = set(pieces)
+        unknown = self.pieces - PIECES
+        if unknown:
+            raise ValueError(f"unknown pieces {sorted(unknown)}")
+        self.transport = transport
+        self.register_at_start = register_at_start
+        self.prefix = settings.bus_topic_prefix
+        self.bus: Bus = get_bus(settings.transport_url)
+        self.compute_rpc = ComputeAPI(self.bus, topic_prefix=self.prefix)
+        self.agents: dict[str, ComputeManager] = {}
+        self.consumers: list[Consumer] = []
+        self.session: ServiceSession | None = None
+        self._tasks: list[asyncio.Task[None]] = []
+        self._registered = asyncio.Event()
+        self._registering: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        """Connect the bus, serve the pieces' topics, start the hosts' periodic tasks."""
+        await self.bus.start()
+        if not self.pieces:
+            return
+        # Each service call is already logged once by the serving side (kumo.web).
+        logging.getLogger("httpx").setLevel(logging.WARNING)
+        self.session = ServiceSession(self.settings, transport=self.transport)
+        placement = PlacementClient(self.session)
+        image = ImageClient(self.session)
+        if ("scheduler" in self.pieces or "conductor" in self.pieces) and self.db is None:
+            raise ValueError("the scheduler and conductor need the database")
+        if "scheduler" in self.pieces:
+            assert self.db is not None
+            scheduler = SchedulerManager(
+                self.db, self.settings, self.bus, placement, image, topic_prefix=self.prefix
+            )
+            if "compute" in self.pieces:
+                scheduler.before_scheduling = self.ensure_registered
+            for _ in range(SCHEDULER_CONSUMERS):
+                self.consumers.append(
+                    await self.bus.serve(self.prefix + SCHEDULER_TOPIC, scheduler)
+                )
+        if "conductor" in self.pieces:
+            assert self.db is not None
+            conductor = ConductorManager(self.db, self.settings, self.bus, topic_prefix=self.prefix)
+            for _ in range(CONDUCTOR_CONSUMERS):
+                self.consumers.append(
+                    await self.bus.serve(self.prefix + CONDUCTOR_TOPIC, conductor)
+                )
+        if "compute" in self.pieces:
+            conductor_api = ConductorAPI(self.bus, topic_prefix=self.prefix)
+            network = NetworkClient(self.session)
+            for host in host_names(self.settings):
+                agent = ComputeManager(
+                    host,
+                    make_driver(self.settings, host),
+                    conductor_api,
+                    self.settings,
+                    placement=placement,
+                    image=image,
+                    network=network,
+                    bus=self.bus,
+                    topic_prefix=self.prefix,
+                )
+                self.agents[host] = agent
+                self.consumers.append(await self.bus.serve(compute_topic(host, self.prefix), agent))
+            if self.settings.virt_driver == "fake":
+                log.warning(
+                    "compute: %d host(s) on the FAKE virt driver: servers go ACTIVE but no "
+                    "guest runs (for scale tests)",
+                    len(self.agents),
+                )
+            if self.register_at_start:
+                self._registering = asyncio.create_task(self._register_all())
+
+    def image_lookup(self) -> Callable[[RequestContext, str], Awaitable[dict[str, Any]]]:
+        """Image metadata with the caller's token, through this runtime's session.
+
+        In the all-in-one process it reaches the image API without a network hop
+        (the servers API uses it as its ``image_lookup``).
+        """
+        if self.session is None:
+            self.session = ServiceSession(self.settings, transport=self.transport)
+        client = ImageClient(self.session)
+
+        async def lookup(ctx: RequestContext, image_id: str) -> dict[str, Any]:
+            return await client.get_image(image_id, user_token=ctx.token_id)
+
+        return lookup
+
+    async def ensure_registered(self, timeout: float = 60.0) -> None:
+        """Register this process's compute hosts now (once) and wait until they are."""
+        if not self.agents:
+            return
+        if self._registering is None:
+            self._registering = asyncio.create_task(self._register_all())
+        await asyncio.wait_for(asyncio.shield(self._registered.wait()), timeout)
+
+    async def _register_all(self) -> None:
+        limit = asyncio.Semaphore(REGISTER_CONCURRENCY)
+
+        async def one(agent: ComputeManager) -> None:
+            async with limit:
+                while True:
+                    try:
+                        await agent.register()
+                        return
+                    except Exception as exc:
+                        log.warning(
+                            "compute host %s could not register yet (%s); retrying",
+                            agent.host,
+                            exc,
+                        )
+                        await asyncio.sleep(REGISTER_RETRY)
+
+        await asyncio.gather(*(one(a) for a in self.agents.values()))
+        self._registered.set()
+        log.info("compute: %d host(s) registered", len(self.agents))
+        self._tasks.append(
+            asyncio.create_task(self._every(self.settings.host_heartbeat_interval, "heartbeat"))
+        )
+        self._tasks.append(
+            asyncio.create_task(
+                self._every(self.settings.resource_report_interval, "report_resources")
+            )
+        )
+
+    async def _every(self, interval: float, method: str) -> None:
+        while True:
+            await asyncio.sleep(interval)
+            for agent in list(self.agents.values()):
+                try:
+                    await getattr(agent, method)()
+                except Exception as exc:
+                    log.warning("compute host %s: %s failed: %s", agent.host, method, exc)
+
+    async def stop(self) -> None:
+        """Stop the periodic tasks and consumers, close the bus and the HTTP session."""
+        tasks: list[asyncio.Task[Any]] = list(self._tasks)
+        if self._registering is not None:
+            tasks.append(self._registering)
+        for task in tasks:
+            task.cancel()
+        for task in tasks:
+            with suppress(asyncio.CancelledError, Exception):
+                await task
+        await self.bus.close(grace=2.0)
+        if self.session is not None:
+            await self.session.close()
+
+
+def find_runtime(app: Any) -> ComputeRuntime | None:
+    """The runtime of an app built by :func:`kumo.app.build_app` (for tests and tools)."""
+    seen = 0
+    while app is not None and seen < 10:
+        state = getattr(app, "state", None)
+        runtime = getattr(state, "compute_runtime", None) if state is not None else None
+        if isinstance(runtime, ComputeRuntime):
+            return runtime
+        app = getattr(app, "app", None)
+        seen += 1
+    return None
