@@ -74,12 +74,12 @@ def serve(settings: Settings, role: str) -> None:
     setup_logging(settings.log_level)
     os.environ["KUMO_STATE_DIR"] = str(settings.state_dir)
     try:
+        if role != "all" and settings.transport_url.startswith("inproc"):
+            raise SystemExit(
+                f"role {role} runs in its own process: set transport_url to a RabbitMQ "
+                "URL (amqp://…); with inproc:// use role all"
+            )
         if role in WORKER_ROLES:
-            if settings.transport_url.startswith("inproc"):
-                raise SystemExit(
-                    f"role {role} runs in its own process: set transport_url to a RabbitMQ "
-                    "URL (amqp://…); with inproc:// use role all"
-                )
             asyncio.run(run_worker(settings, role))
             return
         import uvicorn

@@ -135,3 +135,10 @@ def test_init_json_flattener_reads_nova_metadata() -> None:
         "quote": 'a"b\\c',
         "n": "null",
     }
+
+
+@pytest.mark.skipif(shutil.which("busybox") is None, reason="busybox is not installed")
+def test_init_scripts_parse_with_busybox_sh() -> None:
+    for script in ("init", "usr/share/udhcpc/default.script", "etc/acpi/PWRF/00000080"):
+        done = subprocess.run(["busybox", "sh", "-n", str(ROOTFS / script)], capture_output=True)
+        assert done.returncode == 0, done.stderr

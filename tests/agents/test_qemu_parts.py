@@ -162,3 +162,31 @@ def test_host_resources_are_the_real_machines(tmp_path: Path) -> None:
     assert resources.hypervisor_version >= 1_000_000  # QEMU major version * 10^6 + …
     assert resources.hypervisor_hostname == "h1"
     assert resources.cpu_info["accelerator"] == "tcg"
+
+
+def test_network_data_is_static_when_the_port_says_so_else_dhcp() -> None:
+    from kumo.agents.compute.virt.driver import GuestSpec
+    from kumo.agents.compute.virt.qemu.metadata import network_data
+
+    spec = GuestSpec(uuid="u", name="n", vcpus=1, memory_mb=128, root_gb=1)
+    spec.ports = [
+        {"id": "p1", "mac_address": "fa:16:3e:00:00:01", "ip_address": "10.0.0.5",
+         "netmask": "255.255.255.0", "gateway": "10.0.0.1", "dns_nameservers": ["10.0.0.2"]},
+        {"id": "p2", "mac_address": "fa:16:3e:00:00:02"},
+        {"id": "p3"},
+    ]  # fmt: skip
+    data = network_data(spec)
+    links, networks = data["links"], data["networks"]
+    assert isinstance(links, list) and isinstance(networks, list)
+    assert [link["ethernet_mac_address"] for link in links] == [
+        "fa:16:3e:00:00:01",
+        "fa:16:3e:00:00:02",
+    ]
+    assert networks[0]["type"] == "ipv4"
+    anywhere = "0.0.0.0"  # noqa: S104 - the default route's destination
+    assert networks[0]["routes"] == [
+        {"network": anywhere, "netmask": anywhere, "gateway": "10.0.0.1"}
+    ]
+    assert networks[1]["type"] == "ipv4_dhcp"
+    assert networks[1]["link"] == links[1]["id"]
+    assert data["services"] == [{"type": "dns", "address": "10.0.0.2"}]

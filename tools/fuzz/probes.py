@@ -96,12 +96,13 @@ def sample(schema: dict[str, Any], defs: dict[str, Any], text: str = "x", depth:
 
 def body_schema(op: Operation) -> tuple[dict[str, Any], dict[str, Any]]:
     """The JSON schema of the operation's body model and its definitions ({} if none)."""
-    if op.route.body_field is None:
+    annotation = op.route.body_field.field_info.annotation if op.route.body_field else None
+    if annotation is None:
         return {}, {}
     from pydantic import TypeAdapter
 
     try:
-        schema = TypeAdapter(op.route.body_field.field_info.annotation).json_schema()
+        schema = TypeAdapter(annotation).json_schema()
     except Exception:  # some annotations have no JSON schema; probe with {} instead
         return {}, {}
     return schema, schema.get("$defs", {})

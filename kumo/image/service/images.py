@@ -94,6 +94,9 @@ SORT_KEYS = (
     "created_at",
     "updated_at",
 )
+#: Glance's image_tag_quota and image_property_quota.
+TAG_LIMIT = 128
+PROPERTY_LIMIT = 128
 LIMIT_DEFAULT = 25
 LIMIT_MAX = 1000
 
@@ -447,6 +450,19 @@ def validate_property(key: str, value: Any) -> str:
 # --- writing -------------------------------------------------------------------------
 
 
+def _check_limits(tags: int, props: int) -> None:
+    if tags > TAG_LIMIT:
+        raise OverQuota(
+            "The limit has been exceeded on the number of allowed image tags. "
+            f"Attempted: {tags}, Maximum: {TAG_LIMIT}"
+        )
+    if props > PROPERTY_LIMIT:
+        raise OverQuota(
+            "The limit has been exceeded on the number of allowed image properties. "
+            f"Attempted: {props}, Maximum: {PROPERTY_LIMIT}"
+        )
+
+
 @dataclass
 class NewImage:
     """A validated create request."""
@@ -499,6 +515,7 @@ def _over_count(session: Session, owner: str | None, limit: int) -> None:
 
 def create_image(db: Database, new: NewImage, count_limit: int) -> Image:
     """Store a new ``queued`` image (413 over the owner's image count quota)."""
+    _check_limits(len(new.tags), len(new.properties))
     now = utcnow()
     with db.writer() as session:
         _over_count(session, new.attributes.get("owner"), count_limit)
@@ -646,6 +663,7 @@ def update_image(db: Database, caller: Caller, image_id: str, changes: list[Chan
                 prop = ImageProperty(name=key, value=change.value)
                 image.properties.append(prop)
                 props[key] = prop
+        _check_limits(len(image.tags), len(image.properties))
         image.updated_at = utcnow()
     return image
 
@@ -686,6 +704,7 @@ def add_tag(db: Database, caller: Caller, image_id: str, tag: str) -> None:
     with db.writer() as session:
         image = find(session, caller, image_id)
         if all(t.value != checked for t in image.tags):
+            _check_limits(len(image.tags) + 1, 0)
             image.tags.append(ImageTag(value=checked, created_at=utcnow()))
         image.updated_at = utcnow()
 

@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import select
 
 from kumo.common.db import Database, utcnow
-from kumo.common.errors import BadRequest, Conflict, Forbidden, NotFound
+from kumo.common.errors import BadRequest, Conflict, Forbidden, NotFound, OverQuota
 from kumo.image.db.models import Image, ImageMember
 from kumo.image.service.images import MEMBER_STATUSES, Caller, find
 
@@ -64,7 +64,9 @@ def add_member(db: Database, caller: Caller, image_id: str, member_id: str) -> I
             )
         )
         if count >= MEMBER_LIMIT:
-            raise Conflict(f"Image member limit exceeded for image {image_id}")
+            raise OverQuota(
+                f"Image member limit exceeded for image {image_id}: the limit is {MEMBER_LIMIT}"
+            )
         now = utcnow()
         member = ImageMember(
             image_id=image_id, member=member_id, status="pending", created_at=now, updated_at=now

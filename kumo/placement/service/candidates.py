@@ -22,7 +22,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import func, intersect, select
 from sqlalchemy.orm import Session
 
 from kumo.common.db import Database
@@ -108,11 +108,7 @@ def find(
             )
             if root_filter is None:
                 return Candidates([], {})
-        # (group index, class id) → root → rows
-        found: dict[tuple[int, int], dict[int, list[_Row]]] = {}
-        rows_by_key: dict[tuple[int, int], _Row] = {}
-        known: dict[int, tuple[str, int | None, int]] = {}  # id → (uuid, parent, root)
-        first: Any = None
+        queries: list[tuple[int, int, Any]] = []  # (group index, class id, query)
         for gi, group in enumerate(req.groups):
             for rc_name, amount in group.resources.items():
                 rc_id = classes.id_of(rc_name)
@@ -135,30 +131,47 @@ def find(
                             ResourceProvider.root_provider_id, req.root_required
                         )
                     )
-                if first is None:
-                    first = q
-                by_root: dict[int, list[_Row]] = defaultdict(list)
-                for rp_id, root_id, usable, ratio, used, _inv, rp_uuid, parent in s.execute(
-                    q.add_columns(ResourceProvider.uuid, ResourceProvider.parent_provider_id)
-                ):
-                    root = root_id or rp_id
-                    row = _Row(rp_id, root, usable * ratio, int(used))
-                    by_root[root].append(row)
-                    rows_by_key[(rp_id, rc_id)] = row
-                    known[rp_id] = (rp_uuid, parent, root)
-                found[(gi, rc_id)] = by_root
-        if first is None:
+                queries.append((gi, rc_id, q))
+        if not queries:
             return Candidates([], {})
+        # One set-based query per (group, class); everything else is set arithmetic.
+        conn = s.connection()
+        restrict: list[Any] = []
+        simple = len(req.groups) == 1 and not req.groups[0].suffix
+        if simple and not req.groups[0].required.all_of and req.limit is not None:
+            # Every tree with room for every class yields a candidate, so ``limit``
+            # can pick the trees in SQL and only those trees' rows are read.
+            trees = intersect(
+                *(q.with_only_columns(ResourceProvider.root_provider_id) for _g, _r, q in queries)
+            ).subquery()
+            col = trees.c[0]
+            picked = list(conn.execute(select(col).order_by(col).limit(req.limit)).scalars())
+            if not picked:
+                return Candidates([], {})
+            restrict = _ids_clause(ResourceProvider.root_provider_id, set(picked))
+        found: dict[tuple[int, int], dict[int, list[_Row]]] = {}
+        rows_by_key: dict[tuple[int, int], _Row] = {}
+        known: dict[int, tuple[str, int | None, int]] = {}  # id → (uuid, parent, root)
+        for gi, rc_id, q in queries:
+            by_root: dict[int, list[_Row]] = defaultdict(list)
+            for rp_id, root_id, usable, ratio, used, _inv, rp_uuid, parent in conn.execute(
+                q.add_columns(ResourceProvider.uuid, ResourceProvider.parent_provider_id).where(
+                    *restrict
+                )
+            ).all():
+                root = root_id or rp_id
+                row = _Row(rp_id, root, usable * ratio, int(used))
+                by_root[root].append(row)
+                rows_by_key[(rp_id, rc_id)] = row
+                known[rp_id] = (rp_uuid, parent, root)
+            found[(gi, rc_id)] = by_root
         roots = set.intersection(*(set(v) for v in found.values()))
-        # Every provider in a tree that has room for the first requested class: a
-        # subquery, so the database (not a long IN list) narrows the later reads.
-        scope = select(ResourceProvider.id).where(
-            ResourceProvider.root_provider_id.in_(
-                first.with_only_columns(ResourceProvider.root_provider_id)
-            )
-        )
         needs_traits = any(g.required.all_of and not g.suffix for g in req.groups)
-        traits_of = _traits(s, scope) if needs_traits else {}
+        traits_of = (
+            _traits(s, {r.rp for v in found.values() for rs in v.values() for r in rs})
+            if needs_traits
+            else {}
+        )
         group_rcs = [
             [(classes.id_of(rc), amount) for rc, amount in g.resources.items()] for g in req.groups
         ]
@@ -185,24 +198,36 @@ def find(
         summaries = _summaries(
             s,
             classes,
-            scope,
             used_rps,
             known,
+            rows_by_key,
             whole_trees=whole_trees,
             only=None if all_classes else requested,
         )
         return Candidates(results, summaries)
 
 
-def _traits(s: Session, scope: Any) -> dict[int, set[str]]:
-    """Traits of the providers selected by subquery ``scope``."""
+#: Above this many ids, read the whole table and filter in Python (cheaper than a huge IN).
+_IN_LIMIT = 2000
+
+
+def _ids_clause(column: Any, ids: set[int]) -> list[Any]:
+    """``column IN ids`` for a modest set of ids, nothing (read all, filter later) for many."""
+    return [column.in_(sorted(ids))] if len(ids) <= _IN_LIMIT else []
+
+
+def _traits(s: Session, rp_ids: set[int]) -> dict[int, set[str]]:
+    """Traits of the providers ``rp_ids``."""
     out: dict[int, set[str]] = defaultdict(set)
-    for rp, trait in s.execute(
+    if not rp_ids:
+        return out
+    for rp, trait in s.connection().execute(
         select(ProviderTrait.resource_provider_id, ProviderTrait.trait).where(
-            ProviderTrait.resource_provider_id.in_(scope)
+            *_ids_clause(ProviderTrait.resource_provider_id, rp_ids)
         )
     ):
-        out[rp].add(trait)
+        if rp in rp_ids:
+            out[rp].add(trait)
     return out
 
 
@@ -287,72 +312,112 @@ def _combinations(
 def _summaries(
     s: Session,
     classes: names.ClassCache,
-    scope: Any,
     used_rps: set[int],
     known: dict[int, tuple[str, int | None, int]],
+    rows_by_key: dict[tuple[int, int], _Row],
     *,
     whole_trees: bool,
     only: set[int] | None,
 ) -> dict[str, Summary]:
-    """Summaries of the providers in candidates (and, with ``whole_trees``, their trees)."""
+    """Summaries of the providers in candidates (and, with ``whole_trees``, their trees).
+
+    The capacity queries already read the requested classes of every provider that
+    had room; only what they could not see is read here: other providers of the
+    trees, other classes (1.27+), and traits.
+    """
     if not used_rps:
         return {}
+    conn = s.connection()
     wanted = set(used_rps)
+    roots = {known[rp][2] for rp in used_rps}
+    nested_roots: set[int] = set()
     if whole_trees:
-        roots = {known[rp][2] for rp in used_rps}
-        # Children of candidate trees (none in a flat cloud), then roots not seen yet.
-        for rp_id, rp_uuid, parent, root in s.execute(
+        # Providers below the candidate roots (none in a flat cloud), then roots not seen yet.
+        for rp_id, rp_uuid, parent, root in conn.execute(
             select(
                 ResourceProvider.id,
                 ResourceProvider.uuid,
                 ResourceProvider.parent_provider_id,
                 ResourceProvider.root_provider_id,
             ).where(
-                ResourceProvider.id.in_(scope), ResourceProvider.parent_provider_id.is_not(None)
+                ResourceProvider.parent_provider_id.is_not(None),
+                *_ids_clause(ResourceProvider.root_provider_id, roots),
             )
         ):
             if root in roots:
                 known[rp_id] = (rp_uuid, parent, root)
                 wanted.add(rp_id)
-        missing = sorted(roots - known.keys())
+                nested_roots.add(root)
+        missing = roots - known.keys()
         if missing:
-            for rp_id, rp_uuid, parent, root in s.execute(
+            for rp_id, rp_uuid, parent, root in conn.execute(
                 select(
                     ResourceProvider.id,
                     ResourceProvider.uuid,
                     ResourceProvider.parent_provider_id,
                     ResourceProvider.root_provider_id,
-                ).where(ResourceProvider.id.in_(missing))
+                ).where(ResourceProvider.id.in_(sorted(missing)))
             ):
                 known[rp_id] = (rp_uuid, parent, root or rp_id)
         wanted |= roots
-    usage = {
-        (rp, rc): int(used)
-        for rp, rc, used in s.execute(
-            select(
-                Allocation.resource_provider_id,
-                Allocation.resource_class_id,
-                func.sum(Allocation.used),
-            )
-            .where(Allocation.resource_provider_id.in_(scope))
-            .group_by(Allocation.resource_provider_id, Allocation.resource_class_id)
-        )
-        if rp in wanted
-    }
+    else:
+        nested_roots = {known[rp][2] for rp in used_rps if known[rp][1] is not None}
+    # In a tree of one provider that is a candidate on its own, every requested class
+    # came with the capacity rows; anything else must be read.
+    nested = {rp for rp in wanted if known[rp][2] in nested_roots or known[rp][1] is not None}
     inv: dict[int, dict[str, tuple[int, int]]] = defaultdict(dict)
-    for rp, rc, total, reserved, ratio in s.execute(
-        select(
+    for (rp, rc), row in rows_by_key.items():
+        if rp in wanted and (only is None or rc in only):
+            inv[rp][classes.name_of(rc)] = (int(row.capacity), row.used)
+    extra: list[tuple[int, int, int, int, float]] = []
+    if only is None:
+        requested = {rc for _rp, rc in rows_by_key}
+        query = select(
             Inventory.resource_provider_id,
             Inventory.resource_class_id,
             Inventory.total,
             Inventory.reserved,
             Inventory.allocation_ratio,
-        ).where(Inventory.resource_provider_id.in_(scope))
-    ):
-        if rp not in wanted or (only is not None and rc not in only):
-            continue
-        inv[rp][classes.name_of(rc)] = (int((total - reserved) * ratio), usage.get((rp, rc), 0))
-    traits_of = _traits(s, scope)
+        ).where(Inventory.resource_class_id.not_in(sorted(requested)))
+        extra += [tuple(r) for r in conn.execute(query)]  # type: ignore[misc]
+    if nested:
+        extra += [
+            tuple(r)  # type: ignore[misc]
+            for r in conn.execute(
+                select(
+                    Inventory.resource_provider_id,
+                    Inventory.resource_class_id,
+                    Inventory.total,
+                    Inventory.reserved,
+                    Inventory.allocation_ratio,
+                ).where(*_ids_clause(Inventory.resource_provider_id, nested))
+            )
+        ]
+    extra = [
+        r
+        for r in extra
+        if r[0] in wanted and (r[0], r[1]) not in rows_by_key and (only is None or r[1] in only)
+    ]
+    if extra:
+        extra_ids = {r[0] for r in extra}
+        usage = {
+            (rp, rc): int(used)
+            for rp, rc, used in conn.execute(
+                select(
+                    Allocation.resource_provider_id,
+                    Allocation.resource_class_id,
+                    func.sum(Allocation.used),
+                )
+                .where(*_ids_clause(Allocation.resource_provider_id, extra_ids))
+                .group_by(Allocation.resource_provider_id, Allocation.resource_class_id)
+            )
+        }
+        for rp, rc, total, reserved, ratio in extra:
+            inv[rp][classes.name_of(rc)] = (
+                int((total - reserved) * ratio),
+                usage.get((rp, rc), 0),
+            )
+    traits_of = _traits(s, wanted)
     out: dict[str, Summary] = {}
     for rp_id in sorted(wanted):
         rp_uuid, parent, root = known[rp_id]

@@ -57,3 +57,13 @@ def test_usage_reports_the_quotas(cloud: TestClient, settings: Settings, demo: I
     usage = resp.json()["usage"]
     assert usage["image_count_total"] == {"limit": 5, "usage": 1}
     assert usage["image_size_total"]["limit"] == -1
+
+
+def test_tag_and_property_limits(cloud: TestClient, demo: Images) -> None:
+    body = demo.create(expect=413, tags=[f"t{i}" for i in range(129)])
+    assert "image tags" in body["message"]
+    body = demo.create(expect=413, **{f"p{i}": "v" for i in range(129)})
+    assert "image properties" in body["message"]
+    image = demo.create(tags=[f"t{i}" for i in range(128)])
+    resp = cloud.put(f"/image/v2/images/{image['id']}/tags/one-more", headers=demo.headers())
+    assert resp.status_code == 413

@@ -287,6 +287,9 @@ class QemuDriver(VirtDriver):
         pid = self._running_pid(files)
         if pid is None:
             return
+        with contextlib.suppress(VirtError):
+            if await self._status(files) != "running":
+                timeout = 0  # a paused guest cannot see the power button: no use waiting
         if timeout > 0:
             try:
                 await self._qmp(files, "system_powerdown")
