@@ -7,7 +7,7 @@ PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 busybox-static cpio genisoimage
 SERVICE ?= identity
 
-.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance bench clean
+.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance openapi fuzz load bench clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -63,6 +63,18 @@ tempest: venv clients
 # Every service's tempest API tests; writes reports/conformance.md and one report per service.
 conformance: venv clients
 	$(PY) tools/tempest/conformance.py
+
+# OpenAPI documents of every service (reports/openapi/), generated from the route tables.
+openapi: venv
+	$(PY) tools/fuzz/openapi.py
+
+# schemathesis and hand-written bad input against every route of a fresh cloud: zero 5xx.
+fuzz: venv
+	$(PY) tools/fuzz/run.py --max-examples 20 --max-time 600
+
+# 50 concurrent clients for 60 s on loopback: throughput, latency percentiles, memory.
+load: venv
+	$(PY) tools/load/run.py --clients 50 --seconds 60
 
 # Benchmarks against named peers (the real Keystone in .venv-keystone, devstack's figures).
 bench: venv

@@ -8,10 +8,10 @@ disk and the config drive, detects nothing — the accelerator is detected once
 before the clock starts — and launches a daemonized QEMU) to the guest's
 ``Cloud-init v. kumo finished`` line appearing in its serial console log.
 
-The floor (the peer): a bare ``qemu-system-x86_64`` started by hand with the same
-machine type, accelerator, kernel, initramfs, kernel command line, disk and
-config drive (prepared before its clock starts), timed from launch to the same
-line. Both are measured in the same run, interleaved, so load affects both.
+The floor (the peer): a bare ``qemu-system-x86_64`` started directly with the
+very command line the driver uses (minus ``-daemonize``) on a disk and config
+drive prepared before its clock starts, timed from launch to the same line.
+Both are measured in the same run, interleaved, so load affects both.
 The published devstack/libvirt figure (~12 s from ``server create`` to ACTIVE
 with a CirrOS guest, KVM) is quoted for context, not measured here.
 
@@ -38,7 +38,12 @@ from kumo.agents.compute.virt.driver import GuestSpec
 from kumo.agents.compute.virt.qemu import QemuDriver, process
 from kumo.agents.compute.virt.qemu.accel import Accelerator, detect_accelerator
 from kumo.agents.compute.virt.qemu.host import tsc_khz
-from kumo.agents.compute.virt.qemu.instance import kernel_command_line
+from kumo.agents.compute.virt.qemu.instance import (
+    BootConfig,
+    InstanceDir,
+    kernel_command_line,
+    qemu_command,
+)
 from kumo.agents.compute.virt.qemu.metadata import instance_metadata
 from kumo.guest.configdrive import write_config_drive
 from kumo.guest.image import GuestImage, build_guest_image
@@ -91,33 +96,30 @@ async def bare_round(
     try:
         commands = []
         for index in range(count):
-            directory = work / f"bare-{count}-{index}"
-            directory.mkdir(parents=True)
-            disk = directory / "disk"
-            subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "1G"], check=True)
-            drive = write_config_drive(instance_metadata(_spec(index)), directory / "disk.config")
-            log = directory / "console.log"
-            logs.append(log)
-            commands.append(
-                [
-                    QEMU,
-                    "-machine", "microvm,acpi=on,pcie=off",
-                    "-accel", accel.name,
-                    "-cpu", "host" if accel.name == "kvm" else "max",
-                    "-m", str(MEMORY_MB),
-                    "-nodefaults", "-no-user-config", "-display", "none",
-                    "-kernel", str(image.kernel),
-                    "-initrd", str(image.initramfs),
-                    "-append", kernel_command_line(MACHINE, accel.name, tsc_khz(), ""),
-                    "-drive", f"if=none,id=d0,file={disk},format=qcow2",
-                    "-device", "virtio-blk-device,drive=d0",
-                    "-drive", f"if=none,id=d1,file={drive},format=raw,readonly=on",
-                    "-device", "virtio-blk-device,drive=d1",
-                    "-device", "virtio-rng-device",
-                    "-nic", "none",
-                    "-serial", f"file:{log}",
-                ]
-            )  # fmt: skip
+            # The very command line the driver runs, minus -daemonize, on files made
+            # before the clock starts: what is left is the guest's own boot.
+            files = InstanceDir(work / f"bare-{count}", _spec(index).uuid)
+            files.path.mkdir(parents=True)
+            subprocess.run(
+                ["qemu-img", "create", "-q", "-f", "qcow2", str(files.disk), "1G"], check=True
+            )
+            write_config_drive(instance_metadata(_spec(index)), files.config_drive)
+            boot = BootConfig(
+                uuid=_spec(index).uuid,
+                name=_spec(index).name,
+                vcpus=1,
+                memory_mb=MEMORY_MB,
+                root_gb=1,
+                machine=MACHINE,
+                accel=accel.name,
+                kernel=str(image.kernel),
+                initrd=str(image.initramfs),
+                kernel_args=kernel_command_line(MACHINE, accel.name, tsc_khz(), ""),
+            )
+            command = qemu_command(QEMU, boot, files)
+            command.remove("-daemonize")
+            commands.append(command)
+            logs.append(files.console_log)
         started = time.monotonic()
         for command in commands:
             # Its own session, as a daemonized guest has: with the scheduler's

@@ -18,13 +18,17 @@ For each cloud and each size N, on a fresh database:
 
 The real Placement runs with auth_strategy=noauth2 on SQLite, served by a threaded
 wsgiref server from its own venv; Kumo runs as ``kumo up`` starts it (token auth).
-The clouds run one after the other. Writes ``reports/bench-placement.md``.
+The clouds run one after the other. Each measurement is kept in
+``reports/bench-placement.json`` (so one cloud or size can be re-measured alone), and
+``reports/bench-placement.md`` is written from all kept measurements.
 """
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import datetime as dt
+import json
 import os
 import random
 import subprocess
@@ -37,6 +41,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import httpx
 import peers
@@ -45,6 +50,10 @@ import reporting
 REPO = Path(__file__).resolve().parent.parent
 PEER_VENV = REPO / ".venv-placement"
 PEER_SETUP = REPO / "tools" / "placement-peer" / "setup.sh"
+#: Every measurement kept across runs (one cloud and size may be re-measured alone).
+RESULTS = REPO / "reports" / "bench-placement.json"
+#: Hand-written notes appended to the report (method caveats, history).
+NOTES = REPO / "reports" / "bench-placement-notes.md"
 VERSION = {"OpenStack-API-Version": "placement 1.38"}
 QUERY = "resources=VCPU:2,MEMORY_MB:4096,DISK_GB:20"
 INVENTORY = {
@@ -241,76 +250,116 @@ def peer_cloud() -> Iterator[Cloud]:
         proc.wait(timeout=30)
 
 
-def write_markdown(
-    args: argparse.Namespace, results: dict[tuple[str, int], SizeResult], took: float
-) -> Path:
-    """``reports/bench-placement.md``."""
+def summarise(r: SizeResult) -> dict[str, Any]:
+    """What the report keeps of one measurement (JSON-friendly)."""
+    return {
+        "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
+        "load_at_start": round(os.getloadavg()[0], 1),
+        "populate_s": round(r.populate_s),
+        "candidates": {
+            label: {"p50": pct(ms, 50), "p95": pct(ms, 95), "returned": r.candidates_count[label]}
+            for label, ms in r.candidates_ms.items()
+        },
+        "writes": {
+            str(c): {"rate": rate, "statuses": {str(k): v for k, v in st.items()}}
+            for c, (rate, st) in r.writes.items()
+        },
+    }
+
+
+def load_results() -> dict[str, Any]:
+    """Every measurement kept so far (``reports/bench-placement.json``), by cloud/size."""
+    if RESULTS.exists():
+        data: dict[str, Any] = json.loads(RESULTS.read_text())
+        return data
+    return {}
+
+
+def _fmt(value: float | None) -> str:
+    return "—" if value is None else f"{value:.0f}"
+
+
+def write_markdown(took: float | None) -> Path:
+    """``reports/bench-placement.md`` from every kept measurement."""
+    kept = load_results()
     lines = ["# Placement benchmark: Kumo vs OpenStack Placement", ""]
     warning = reporting.busy_warning()
     if warning:
         lines += [f"> **Warning:** {warning}", ""]
     lines += ["| fact | value |", "| --- | --- |"]
     lines += [f"| {k} | {v} |" for k, v in reporting.machine_facts()]
+    if took is not None:
+        lines.append(f"| this run | {took:.0f} s |")
     lines += [
-        f"| whole run | {took:.0f} s |",
         "",
         "Method: see the docstring of `benchmarks/placement.py`. Peer: openstack-placement "
-        "from PyPI, SQLite, noauth2, threaded wsgiref. Kumo: `kumo up` (SQLite, token auth).",
+        "from PyPI, SQLite, noauth2, threaded wsgiref. Kumo: `kumo up` (SQLite, token auth). "
+        "Latency ratio is placement/kumo (higher: Kumo faster); rate ratio is kumo/placement.",
         "",
-        "| providers | metric | kumo | placement | ratio (placement/kumo latency, "
-        "kumo/placement rate) |",
+        "| providers | metric | kumo | placement | ratio |",
         "| --- | --- | --- | --- | --- |",
     ]
-    for n in args.sizes:
-        k = results.get(("kumo", n))
-        p = results.get(("placement", n))
+    sizes = sorted({int(key.split("/")[1]) for key in kept})
+    for n in sizes:
+        k = kept.get(f"kumo/{n}")
+        p = kept.get(f"placement/{n}")
         for label in ("limit=1000", "no limit"):
-            for q in (50, 95):
-                kv = pct(k.candidates_ms[label], q) if k else None
-                pv = pct(p.candidates_ms[label], q) if p else None
+            for q in ("p50", "p95"):
+                kv = k["candidates"][label][q] if k else None
+                pv = p["candidates"][label][q] if p else None
                 ratio = f"{pv / kv:.1f}×" if kv and pv else "—"
                 lines.append(
-                    f"| {n} | candidates ({label}) p{q} ms | "
-                    f"{f'{kv:.0f}' if kv else '—'} | {f'{pv:.0f}' if pv else '—'} | {ratio} |"
+                    f"| {n} | candidates ({label}) {q} ms | {_fmt(kv)} | {_fmt(pv)} | {ratio} |"
                 )
-        for c in (1, 8):
-            kw = k.writes[c][0] if k else None
-            pw = p.writes[c][0] if p else None
+        for c in ("1", "8"):
+            kw = k["writes"][c]["rate"] if k else None
+            pw = p["writes"][c]["rate"] if p else None
             ratio = f"{kw / pw:.1f}×" if kw and pw else "—"
-            lines.append(
-                f"| {n} | allocation writes/s ×{c} | {f'{kw:.0f}' if kw else '—'} | "
-                f"{f'{pw:.0f}' if pw else '—'} | {ratio} |"
-            )
-        for name, r in (("kumo", k), ("placement", p)):
-            if r:
-                lines.append(
-                    f"| {n} | populate seconds ({name}) | | | {r.populate_s:.0f} s; "
-                    f"write statuses ×1 {dict(r.writes[1][1])}, ×8 {dict(r.writes[8][1])}; "
-                    f"candidates returned {r.candidates_count} |"
-                )
+            lines.append(f"| {n} | allocation writes/s ×{c} | {_fmt(kw)} | {_fmt(pw)} | {ratio} |")
+    lines += ["", "## Per measurement", ""]
+    lines += [
+        "| cloud/providers | measured at | 1-min load | populate | write statuses ×1 / ×8 |",
+        "| --- | --- | --- | --- | --- |",
+    ]
+    for key in sorted(kept):
+        m = kept[key]
+        lines.append(
+            f"| {key} | {m['measured_at']} | {m['load_at_start']} | {m['populate_s']} s | "
+            f"{m['writes']['1']['statuses']} / {m['writes']['8']['statuses']} |"
+        )
+    if NOTES.exists():
+        lines += ["", NOTES.read_text().strip()]
     path = reporting.REPORTS / "bench-placement.md"
     path.write_text("\n".join(lines) + "\n")
     return path
 
 
 def main(argv: list[str] | None = None) -> int:
-    """Run the benchmark and write the report."""
+    """Run the benchmark, keep its results and write the report."""
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--sizes", type=int, nargs="+", default=[1000, 10000])
     parser.add_argument("--only", choices=("kumo", "placement"))
     parser.add_argument("--requests", type=int, default=20, help="candidate requests per query")
     parser.add_argument("--writes", type=int, default=400, help="allocation writes per run")
+    parser.add_argument(
+        "--render-only", action="store_true", help="rewrite the report from kept results"
+    )
     args = parser.parse_args(argv)
+    if args.render_only:
+        print(write_markdown(None).read_text())
+        return 0
     started = time.monotonic()
-    results: dict[tuple[str, int], SizeResult] = {}
     for n in args.sizes:
         for name, factory in (("kumo", kumo_cloud), ("placement", peer_cloud)):
             if args.only and args.only != name:
                 continue
             with factory() as cloud:
-                results[(name, n)] = measure(cloud, n, args)
-            write_markdown(args, results, time.monotonic() - started)
-    path = write_markdown(args, results, time.monotonic() - started)
+                result = measure(cloud, n, args)
+            kept = load_results()
+            kept[f"{name}/{n}"] = summarise(result)
+            RESULTS.write_text(json.dumps(kept, indent=2, sort_keys=True) + "\n")
+            write_markdown(time.monotonic() - started)
+    path = write_markdown(time.monotonic() - started)
     print(path.read_text())
     return 0
 

@@ -63,9 +63,7 @@ def _check_content_type(request: Request) -> None:
         raise BadRequest(f"Content-Type must be application/octet-stream, not {content_type!r}.")
 
 
-async def _receive(
-    request: Request, final: Path, remaining: int | None, image: Image
-) -> store.Stored:
+async def _receive(request: Request, final: Path, remaining: int | None) -> store.Stored:
     declared = request.headers.get("content-length")
     if (
         remaining is not None
@@ -115,7 +113,7 @@ async def _store_and_activate(
                 raise store.TooMuchData(remaining)
         else:
             assert request is not None
-            stored = await _receive(request, final, remaining, image)
+            stored = await _receive(request, final, remaining)
     except store.TooMuchData:
         store.remove(final)
         await run_in_threadpool(images.fail_upload, db, image.id, "queued", "over quota")
@@ -184,7 +182,7 @@ async def stage(image_id: str, request: Request, authz: Authz = AuthzDep) -> Res
     )
     path = store.staging_path(settings.state_dir, image_id)
     try:
-        stored = await _receive(request, path, remaining, image)
+        stored = await _receive(request, path, remaining)
     except store.TooMuchData:
         await run_in_threadpool(images.fail_upload, db, image_id, "queued", "over quota")
         raise _quota_error(settings.image_size_total) from None

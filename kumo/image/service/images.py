@@ -674,9 +674,6 @@ def delete_image(db: Database, caller: Caller, image_id: str) -> str | None:
         image = find(session, caller, image_id, lock=True)
         if image.protected:
             raise Forbidden(f"Image {image_id} is protected and cannot be deleted.")
-        if image.status == "uploading":
-            # Data is being staged; Glance lets the delete proceed and cleans up.
-            pass
         location = image.location
         session.delete(image)
     return location

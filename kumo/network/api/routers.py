@@ -41,7 +41,7 @@ ATTRS: dict[str, Attr] = {
     "description": Attr(convert=v.string(255), default=""),
     "admin_state_up": Attr(convert=v.to_bool, default=True),
     "external_gateway_info": Attr(convert=_gateway, default=None),
-    "routes": Attr(post=False, convert=v.host_routes),
+    "routes": Attr(post=False, convert=v.none_as_empty(v.host_routes)),
     "distributed": Attr(convert=v.to_bool, default=False),
     "ha": Attr(convert=v.to_bool, default=False),
     "availability_zone_hints": Attr(put=False, convert=v.tags, default=[]),

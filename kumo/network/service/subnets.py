@@ -5,7 +5,7 @@ from __future__ import annotations
 import ipaddress
 from typing import Any
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, func, select
 from sqlalchemy.orm import Session
 
 from kumo.common.db import Database
@@ -233,12 +233,39 @@ def create_subnet(db: Database, project_id: str, data: dict[str, Any]) -> dict[s
         )
         session.add(subnet)
         session.flush()
+        if addr_mode in ipam.AUTO_ADDRESS_MODES:
+            _add_auto_addresses(session, subnet)
         if data.get("tags"):
             core.set_tags(session, "subnets", subnet.id, data["tags"])
         core.touch(net)
         return views(session, [subnet])[0]
 
     return core.retrying(db, work)
+
+
+def _add_auto_addresses(session: Session, subnet: Subnet) -> None:
+    """As Neutron: a new SLAAC subnet gives every existing port its EUI-64 address.
+
+    Router ports are left alone (they take the gateway through an interface).
+    """
+    existing = session.scalars(
+        select(Port).where(
+            Port.network_id == subnet.network_id, ~Port.device_owner.startswith("network:router")
+        )
+    )
+    for port in existing:
+        count = session.scalar(
+            select(func.count()).select_from(IPAllocation).where(IPAllocation.port_id == port.id)
+        )
+        session.add(
+            IPAllocation(
+                subnet_id=subnet.id,
+                ip_address=ipam.eui64(subnet.cidr, port.mac_address),
+                port_id=port.id,
+                network_id=subnet.network_id,
+                position=int(count or 0),
+            )
+        )
 
 
 def _check_gateway(gateway: str, cidr: str, version: int) -> None:
@@ -295,10 +322,12 @@ def update_subnet(db: Database, subnet_id: str, data: dict[str, Any]) -> dict[st
                     f"Current gateway ip {gateway} already in use by port {holder}. "
                     "Unable to update.",
                 )
-        if "allocation_pools" in data:
+        if data.get("allocation_pools") is not None:
             subnet.allocation_pools = ipam.validate_pools(
                 data["allocation_pools"], subnet.cidr, gateway
             )
+        elif "allocation_pools" in data:
+            subnet.allocation_pools = ipam.default_pools(subnet.cidr, gateway)
         elif gateway != subnet.gateway_ip:
             # As Neutron: pools are re-checked against the gateway only when it changes.
             ipam.validate_pools(subnet.allocation_pools, subnet.cidr, gateway)
@@ -321,7 +350,7 @@ def delete_subnet(db: Database, subnet_id: str) -> None:
     """Delete a subnet; ``SubnetInUse`` while ports other than DHCP hold addresses in it."""
     with db.writer() as session:
         subnet = load(session, subnet_id)
-        busy = session.scalar(
+        holders = (
             select(IPAllocation.port_id)
             .join(Port, Port.id == IPAllocation.port_id)
             .where(
@@ -329,6 +358,11 @@ def delete_subnet(db: Database, subnet_id: str) -> None:
                 Port.device_owner.not_in(AUTO_DELETED_OWNERS),
             )
         )
+        if subnet.ipv6_address_mode in ipam.AUTO_ADDRESS_MODES:
+            # As Neutron: automatic (EUI-64) addresses go with their subnet; only
+            # router interfaces keep it in use.
+            holders = holders.where(Port.device_owner.startswith("network:router"))
+        busy = session.scalar(holders)
         if busy:
             raise conflict(
                 "SubnetInUse",

@@ -102,6 +102,15 @@ def optional(inner: Callable[[Any], Any]) -> Callable[[Any], Any]:
     return check
 
 
+def none_as_empty(inner: Callable[[Any], list[Any]]) -> Callable[[Any], list[Any]]:
+    """``inner``, with None meaning an empty list (Neutron's ``convert_none_to_empty_list``)."""
+
+    def check(value: Any) -> list[Any]:
+        return [] if value is None else inner(value)
+
+    return check
+
+
 def one_of(*choices: Any) -> Callable[[Any], Any]:
     """One of ``choices``."""
 

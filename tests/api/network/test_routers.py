@@ -228,3 +228,18 @@ def test_port_forwardings(demo: Caller, alt: Caller, external: dict[str, Any]) -
     resp = demo.get(f"{base}/{pf['id']}")
     assert resp.status_code == 404 and error_type(resp) == "PortForwardingNotFound"
     assert demo.get(f"/floatingips/{fip['id']}").json()["floatingip"]["router_id"] is None
+
+
+def test_routes_none_clears_and_interface_port_keeps_its_address(demo: Caller) -> None:
+    _, sub = _private(demo, "10.15.0.0/24")
+    router = demo.create("routers", "router")
+    info = demo.put(f"/routers/{router['id']}/add_router_interface", {"subnet_id": sub["id"]})
+    routes = [{"destination": "10.15.0.0/24", "nexthop": "10.15.0.2"}]
+    resp = demo.put(f"/routers/{router['id']}", {"router": {"routes": routes}})
+    assert resp.status_code == 200 and resp.json()["router"]["routes"] == routes
+    resp = demo.put(f"/routers/{router['id']}", {"router": {"routes": None}})
+    assert resp.status_code == 200 and resp.json()["router"]["routes"] == []
+    port_id = info.json()["port_id"]
+    resp = demo.put(f"/ports/{port_id}", {"port": {"fixed_ips": [{"subnet_id": sub["id"]}]}})
+    assert resp.status_code == 200
+    assert resp.json()["port"]["fixed_ips"] == [{"subnet_id": sub["id"], "ip_address": "10.15.0.1"}]

@@ -223,3 +223,44 @@ def test_subnets_of_external_networks_are_visible(admin: Caller, alt: Caller) ->
     assert "subnet-external-network" in aliases
     resp = alt.put(f"/subnets/{sub['id']}", {"subnet": {"name": "mine"}})
     assert resp.status_code == 403 and error_type(resp) == "PolicyNotAuthorized"
+
+
+def test_new_slaac_subnet_addresses_existing_ports(demo: Caller) -> None:
+    net = demo.create("networks", "network")
+    v4 = demo.create("subnets", "subnet", network_id=net["id"], ip_version=4, cidr="10.16.0.0/24")
+    port = demo.create("ports", "port", network_id=net["id"])
+    v6 = demo.create(
+        "subnets",
+        "subnet",
+        network_id=net["id"],
+        ip_version=6,
+        cidr="fd00:16::/64",
+        ipv6_ra_mode="slaac",
+        ipv6_address_mode="slaac",
+    )
+    ips = demo.get(f"/ports/{port['id']}").json()["port"]["fixed_ips"]
+    assert [ip["subnet_id"] for ip in ips] == [v4["id"], v6["id"]]
+    assert ips[1]["ip_address"].startswith("fd00:16::f816:3eff:fe")
+
+
+def test_slaac_subnet_can_be_deleted_under_ports(demo: Caller) -> None:
+    net = demo.create("networks", "network")
+    v6 = demo.create(
+        "subnets",
+        "subnet",
+        network_id=net["id"],
+        ip_version=6,
+        cidr="fd00:17::/64",
+        ipv6_ra_mode="slaac",
+        ipv6_address_mode="slaac",
+    )
+    port = demo.create("ports", "port", network_id=net["id"])
+    assert port["fixed_ips"][0]["subnet_id"] == v6["id"]
+    assert demo.delete(f"/subnets/{v6['id']}").status_code == 204
+    assert demo.get(f"/ports/{port['id']}").json()["port"]["fixed_ips"] == []
+    resp = demo.delete(f"/networks/{net['id']}")
+    assert resp.status_code == 409
+    assert (
+        "There are one or more ports still in use on the network"
+        in (resp.json()["NeutronError"]["message"])
+    )

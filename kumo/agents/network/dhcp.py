@@ -1,0 +1,228 @@
+"""DHCP for a network: dnsmasq in a ``kumo-qdhcp-<network>`` namespace.
+
+dnsmasq serves only static leases from a hosts file generated from the
+network's ports (MAC → IP, hostname) and options from an options file
+(router, DNS servers, host routes, validated ``extra_dhcp_opts``). It never
+forwards DNS to the host's resolvers (``--no-resolv``, ``--no-hosts``) and
+reads no system configuration (``--conf-file=/dev/null``). A port change
+rewrites the two files and sends SIGHUP, so leases are kept; a change of the
+command line (subnets, the DHCP port's addresses) restarts it.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ipaddress
+import os
+import re
+import signal
+import subprocess
+import time
+from pathlib import Path
+
+from kumo.agents.network.linux import ip, names
+from kumo.agents.network.linux.cmd import in_namespace
+from kumo.agents.network.state import DHCP_OWNER, DesiredState, Resource
+
+LEASE_SECONDS = 86400
+_OPT_NAME = re.compile(r"^(?:[0-9]{1,3}|[a-z][a-z0-9-]{0,40})$")
+_OPT_VALUE = re.compile(r"^[A-Za-z0-9 .,:/_@=+\-\[\]]{0,255}$")
+
+
+def dhcp_port(state: DesiredState, network_id: str) -> Resource | None:
+    """The network's DHCP port (owner ``network:dhcp``), if the API made one."""
+    ports = [p for p in state.ports_of(network_id) if p.get("device_owner") == DHCP_OWNER]
+    return sorted(ports, key=lambda p: str(p["id"]))[0] if ports else None
+
+
+def dhcp_subnets(state: DesiredState, network_id: str) -> list[Resource]:
+    """The network's subnets with DHCP enabled."""
+    return [s for s in state.subnets_of(network_id) if s.get("enable_dhcp", True)]
+
+
+def valid_extra_opt(opt: Resource) -> bool:
+    """Whether an ``extra_dhcp_opts`` entry is safe to write into the options file."""
+    name, value = str(opt.get("opt_name", "")), opt.get("opt_value")
+    return bool(_OPT_NAME.match(name)) and value is not None and bool(_OPT_VALUE.match(str(value)))
+
+
+def _hostname(port: Resource, address: str) -> str:
+    dns_name = str(port.get("dns_name") or "")
+    if re.fullmatch(r"[a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?", dns_name):
+        return dns_name
+    return "host-" + re.sub(r"[.:]", "-", address)
+
+
+def hosts_file(state: DesiredState, network_id: str) -> str:
+    """The ``--dhcp-hostsfile``: one ``mac,set:port-<id>,hostname,ip`` line per fixed IP."""
+    subnet_ids = {s["id"] for s in dhcp_subnets(state, network_id)}
+    lines = []
+    for port in sorted(state.ports_of(network_id), key=lambda p: str(p["id"])):
+        if port.get("device_owner") == DHCP_OWNER:
+            continue
+        mac = str(port.get("mac_address", "")).lower()
+        if not re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac):
+            continue
+        for fixed in port.get("fixed_ips", []):
+            if fixed.get("subnet_id") not in subnet_ids:
+                continue
+            address = ipaddress.ip_address(fixed["ip_address"])
+            shown = f"[{address}]" if address.version == 6 else str(address)
+            lines.append(f"{mac},set:port-{port['id']},{_hostname(port, str(address))},{shown}")
+    return "\n".join(lines) + "\n"
+
+
+def opts_file(state: DesiredState, network_id: str) -> str:
+    """The ``--dhcp-optsfile``: per-subnet router/DNS/routes, per-port extra options."""
+    lines = []
+    for subnet in dhcp_subnets(state, network_id):
+        if ipaddress.ip_network(subnet["cidr"]).version != 4:
+            continue
+        tag = f"tag:subnet-{subnet['id']}"
+        if subnet.get("gateway_ip"):
+            lines.append(f"{tag},option:router,{ipaddress.ip_address(subnet['gateway_ip'])}")
+        else:
+            lines.append(f"{tag},option:router")
+        dns = [str(ipaddress.ip_address(d)) for d in subnet.get("dns_nameservers") or []]
+        if dns:
+            lines.append(f"{tag},option:dns-server,{','.join(dns)}")
+        routes = []
+        for route in subnet.get("host_routes") or []:
+            dest = ipaddress.ip_network(route["destination"], strict=False)
+            hop = ipaddress.ip_address(route["nexthop"])
+            routes.append(f"{dest},{hop}")
+        if routes:
+            if subnet.get("gateway_ip"):
+                routes.append(f"0.0.0.0/0,{ipaddress.ip_address(subnet['gateway_ip'])}")
+            lines.append(f"{tag},option:classless-static-route,{','.join(routes)}")
+            lines.append(f"{tag},249,{','.join(routes)}")
+    for port in sorted(state.ports_of(network_id), key=lambda p: str(p["id"])):
+        for opt in port.get("extra_dhcp_opts") or []:
+            if opt.get("ip_version", 4) != 4 or not valid_extra_opt(opt):
+                continue
+            name = str(opt["opt_name"])
+            key = name if name.isdigit() else f"option:{name}"
+            lines.append(f"tag:port-{port['id']},{key},{opt['opt_value']}")
+    return "\n".join(lines) + "\n"
+
+
+class DhcpServer:
+    """dnsmasq of one network; files under ``<state_dir>/network/dhcp/<network>``."""
+
+    def __init__(self, state_dir: Path, network_id: str) -> None:
+        self.network_id = network_id
+        self.namespace = names.dhcp_namespace(network_id)
+        self.dir = state_dir / "network" / "dhcp" / network_id
+        self.pidfile = self.dir / "dnsmasq.pid"
+        self.hostsfile = self.dir / "host"
+        self.optsfile = self.dir / "opts"
+        self.leasefile = self.dir / "leases"
+        self.cmdfile = self.dir / "cmdline"
+
+    def command(self, state: DesiredState, interface: str) -> list[str]:
+        """The dnsmasq command line (without the namespace prefix)."""
+        argv = [
+            "dnsmasq",
+            "--conf-file=/dev/null",
+            "--no-hosts",
+            "--no-resolv",
+            "--bind-interfaces",
+            f"--interface={interface}",
+            "--except-interface=lo",
+            f"--pid-file={self.pidfile}",
+            f"--dhcp-hostsfile={self.hostsfile}",
+            f"--dhcp-optsfile={self.optsfile}",
+            f"--dhcp-leasefile={self.leasefile}",
+            "--dhcp-authoritative",
+            "--user=root",
+            "--group=root",
+            f"--domain={'openstacklocal'}",
+        ]
+        for subnet in dhcp_subnets(state, self.network_id):
+            net = ipaddress.ip_network(subnet["cidr"])
+            tag = f"set:subnet-{subnet['id']}"
+            if net.version == 4:
+                argv.append(
+                    f"--dhcp-range={tag},{net.network_address},static,{net.netmask},{LEASE_SECONDS}s"
+                )
+            else:
+                argv.append(
+                    f"--dhcp-range={tag},{net.network_address},static,{net.prefixlen},{LEASE_SECONDS}s"
+                )
+        return argv
+
+    def pid(self) -> int | None:
+        """The running dnsmasq's pid (checked against its command line), or None."""
+        try:
+            pid = int(self.pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            return None
+        return pid if str(self.pidfile).encode() in cmdline else None
+
+    def sync(self, state: DesiredState, port: Resource) -> bool:
+        """Make namespace, port, files and process match ``state``; True if anything changed."""
+        changed = ip.ensure_namespace(self.namespace)
+        host_dev = names.device(names.DHCP_VETH, port["id"])
+        ns_dev = "ns-" + names.short(port["id"])
+        network = state.network(self.network_id) or {}
+        changed |= ip.ensure_veth(
+            host_dev,
+            ns_dev,
+            peer_netns=self.namespace,
+            bridge=names.bridge(self.network_id),
+            mac=port.get("mac_address"),
+            mtu=network.get("mtu"),
+        )
+        changed |= ip.sync_addresses(ns_dev, state.port_cidrs(port), self.namespace)
+        self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+        files_changed = _write_if_changed(self.hostsfile, hosts_file(state, self.network_id))
+        files_changed |= _write_if_changed(self.optsfile, opts_file(state, self.network_id))
+        argv = self.command(state, ns_dev)
+        pid = self.pid()
+        if pid is not None and self.cmdfile.exists() and self.cmdfile.read_text() == repr(argv):
+            if files_changed:
+                os.kill(pid, signal.SIGHUP)  # re-read hosts and options; leases are kept
+            return changed or files_changed
+        self.stop()
+        subprocess.run(in_namespace(argv, self.namespace), check=True, timeout=30)
+        self.cmdfile.write_text(repr(argv))
+        return True
+
+    def stop(self) -> None:
+        """Stop dnsmasq (if running) and wait for it briefly."""
+        pid = self.pid()
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+
+    def remove(self) -> None:
+        """Stop dnsmasq and delete the namespace and the host end of its port."""
+        self.stop()
+        ip.delete_namespace(self.namespace)
+        self.cmdfile.unlink(missing_ok=True)
+
+
+def _write_if_changed(path: Path, text: str) -> bool:
+    if path.exists() and path.read_text() == text:
+        return False
+    tmp = path.with_suffix(".tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return True
+
+
+def wanted_networks(state: DesiredState) -> dict[str, Resource]:
+    """Networks that need a DHCP server here, with their DHCP port."""
+    result = {}
+    for network in state.networks:
+        port = dhcp_port(state, network["id"])
+        if port is not None and dhcp_subnets(state, network["id"]):
+            result[str(network["id"])] = port
+    return result

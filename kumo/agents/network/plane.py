@@ -1,0 +1,172 @@
+"""The data plane of one host: apply a desired state, changing only what differs.
+
+:meth:`DataPlane.apply` is the whole reconcile step: bridges (with VLAN or
+VXLAN devices for segmented networks), guest taps plugged into them, the
+external bridge and its one host address, DHCP servers, routers and the
+security group tables. Running it twice changes nothing the second time; a
+namespace, device or rule removed by hand comes back on the next run.
+"""
+
+from __future__ import annotations
+
+import ipaddress
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kumo.agents.network import dhcp, router, security_groups
+from kumo.agents.network.linux import ip, names, nft
+from kumo.agents.network.state import DesiredState, Resource, is_external, is_guest_port
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class HostConfig:
+    """How this host's bridges reach the outside for segmented networks."""
+
+    #: physical network → a Kumo-owned trunk device for VLAN sub-interfaces.
+    vlan_trunks: dict[str, str] = field(default_factory=dict)
+    #: This host's VTEP address and the other hosts' (for VXLAN networks).
+    vxlan_local_ip: str | None = None
+    vxlan_peers: list[str] = field(default_factory=list)
+
+
+def network_bridge(network: Resource) -> str:
+    """The bridge name of a network (``kbr-ext`` for the external network)."""
+    if is_external(network):
+        return names.EXTERNAL_BRIDGE
+    return names.bridge(str(network["id"]))
+
+
+class DataPlane:
+    """Applies desired states on this host; files live under ``<state_dir>/network``."""
+
+    def __init__(self, state_dir: Path, config: HostConfig | None = None) -> None:
+        self.state_dir = state_dir
+        self.config = config or HostConfig()
+        self._sg_applied: tuple[str, str, str | None, str | None] | None = None
+
+    def apply(self, state: DesiredState) -> list[str]:
+        """Make the host match ``state``; the list says what had to change (empty: nothing)."""
+        changes: list[str] = []
+        self._bridges(state, changes)
+        self._dhcp(state, changes)
+        self._routers(state, changes)
+        self._security_groups(state, changes)
+        return changes
+
+    # Bridges
+
+    def _bridges(self, state: DesiredState, changes: list[str]) -> None:
+        wanted: set[str] = set()
+        for network in state.networks:
+            name = network_bridge(network)
+            if name in wanted:
+                log.warning("network %s shares bridge %s; skipped", network["id"], name)
+                continue
+            wanted.add(name)
+            if ip.ensure_bridge(name, mtu=network.get("mtu")):
+                changes.append(f"bridge {name}")
+            self._segment(network, name, wanted, changes)
+            if is_external(network):
+                addresses = []
+                for subnet in state.subnets_of(str(network["id"])):
+                    net = ipaddress.ip_network(subnet["cidr"])
+                    if subnet.get("gateway_ip") and net.version == 4:
+                        addresses.append(f"{subnet['gateway_ip']}/{net.prefixlen}")
+                # The host's one address on Kumo's own device: it reaches floating IPs.
+                if ip.sync_addresses(name, addresses):
+                    changes.append(f"address {addresses} on {name}")
+        for port in state.ports:
+            if not is_guest_port(port):
+                continue
+            network = state.network(str(port["network_id"]))
+            tap = ip.get_link(names.tap(str(port["id"])))
+            if tap is None or network is None:
+                continue  # the guest is not running here (yet)
+            bridge = network_bridge(network)
+            if tap.master != bridge or not tap.up:
+                ip.set_master(tap.name, bridge)
+                ip.set_up(tap.name)
+                changes.append(f"plug {tap.name} into {bridge}")
+        for link in ip.list_links():
+            if link.kind == "bridge" and link.name.startswith(names.BRIDGE):
+                if link.name not in wanted:
+                    ip.delete_link(link.name)
+                    changes.append(f"delete bridge {link.name}")
+            elif link.name.startswith((names.VXLAN, names.VLAN)) and link.name not in wanted:
+                ip.delete_link(link.name)
+                changes.append(f"delete {link.name}")
+
+    def _segment(
+        self, network: Resource, bridge: str, wanted: set[str], changes: list[str]
+    ) -> None:
+        kind = network.get("provider:network_type")
+        seg = network.get("provider:segmentation_id")
+        if kind == "vxlan" and isinstance(seg, int):
+            name = names.device(names.VXLAN, str(network["id"]))
+            wanted.add(name)
+            if ip.ensure_vxlan(name, vni=seg, bridge=bridge, local_ip=self.config.vxlan_local_ip):
+                changes.append(f"vxlan {name}")
+            ip.set_vxlan_peers(name, self.config.vxlan_peers)
+        elif kind == "vlan" and isinstance(seg, int):
+            trunk = self.config.vlan_trunks.get(str(network.get("provider:physical_network")))
+            if trunk is None:
+                log.warning("no trunk for VLAN network %s", network["id"])
+                return
+            name = names.device(names.VLAN, str(network["id"]))
+            wanted.add(name)
+            if ip.ensure_vlan(name, parent=trunk, vlan_id=seg, bridge=bridge):
+                changes.append(f"vlan {name}")
+
+    # DHCP
+
+    def _dhcp(self, state: DesiredState, changes: list[str]) -> None:
+        wanted = dhcp.wanted_networks(state)
+        for network_id, port in sorted(wanted.items()):
+            if dhcp.DhcpServer(self.state_dir, network_id).sync(state, port):
+                changes.append(f"dhcp {network_id}")
+        for ns in ip.list_namespaces():
+            if ns.startswith(names.DHCP_NS_PREFIX):
+                network_id = ns[len(names.DHCP_NS_PREFIX) :]
+                if network_id not in wanted:
+                    dhcp.DhcpServer(self.state_dir, network_id).remove()
+                    changes.append(f"delete dhcp {network_id}")
+
+    # Routers
+
+    def _routers(self, state: DesiredState, changes: list[str]) -> None:
+        wanted = set()
+        external = next((n for n in state.networks if is_external(n)), None)
+        ext_bridge = network_bridge(external) if external else names.EXTERNAL_BRIDGE
+        for r in state.routers:
+            wanted.add(str(r["id"]))
+            if router.sync(state, router.plan(state, r), ext_bridge):
+                changes.append(f"router {r['id']}")
+        for ns in ip.list_namespaces():
+            if ns.startswith(names.ROUTER_NS_PREFIX):
+                router_id = ns[len(names.ROUTER_NS_PREFIX) :]
+                if router_id not in wanted:
+                    router.remove(router_id)
+                    changes.append(f"delete router {router_id}")
+
+    # Security groups
+
+    def _security_groups(self, state: DesiredState, changes: list[str]) -> None:
+        bridge_body, inet_body = security_groups.render(state)
+        current = (
+            nft.table_text("bridge", security_groups.TABLE),
+            nft.table_text("inet", security_groups.TABLE),
+        )
+        last = self._sg_applied
+        if last and last[:2] == (bridge_body, inet_body) and last[2:] == current:
+            return
+        security_groups.apply(state)
+        self._sg_applied = (
+            bridge_body,
+            inet_body,
+            nft.table_text("bridge", security_groups.TABLE),
+            nft.table_text("inet", security_groups.TABLE),
+        )
+        changes.append("security groups")
