@@ -81,11 +81,11 @@ class DataPlane:
         for port in state.ports:
             if not is_guest_port(port):
                 continue
-            network = state.network(str(port["network_id"]))
+            port_network = state.network(str(port["network_id"]))
             tap = ip.get_link(names.tap(str(port["id"])))
-            if tap is None or network is None:
+            if tap is None or port_network is None:
                 continue  # the guest is not running here (yet)
-            bridge = network_bridge(network)
+            bridge = network_bridge(port_network)
             if tap.master != bridge or not tap.up:
                 ip.set_master(tap.name, bridge)
                 ip.set_up(tap.name)

@@ -85,7 +85,8 @@ def _nets(values: Iterable[str]) -> list[str]:
 
 
 def _split(values: Iterable[str]) -> tuple[list[str], list[str]]:
-    v4, v6 = [], []
+    v4: list[str] = []
+    v6: list[str] = []
     for value in values:
         (v6 if ":" in value else v4).append(value)
     return v4, v6

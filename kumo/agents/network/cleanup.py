@@ -1,0 +1,99 @@
+"""Remove everything the network agent made on this host (``kumo down``).
+
+Only Kumo-prefixed objects are touched: namespaces ``kumo-*`` (their
+devices, routes and nftables tables go with them), host devices with a Kumo
+device prefix, host nftables tables ``kumo-*``, and dnsmasq processes whose
+pid files lie under the state directory.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import signal
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kumo.agents.network.linux import ip, names, nft
+from kumo.agents.network.linux.cmd import LinuxCommandError
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class CleanupReport:
+    """What :func:`remove_everything` removed."""
+
+    processes: list[int] = field(default_factory=list)
+    namespaces: list[str] = field(default_factory=list)
+    devices: list[str] = field(default_factory=list)
+    tables: list[str] = field(default_factory=list)
+
+    def __bool__(self) -> bool:
+        return bool(self.processes or self.namespaces or self.devices or self.tables)
+
+
+def _kill_processes(state_dir: Path) -> list[int]:
+    killed = []
+    root = state_dir / "network"
+    for pidfile in sorted(root.glob("**/*.pid")) if root.exists() else []:
+        try:
+            pid = int(pidfile.read_text().strip())
+            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
+        except (OSError, ValueError):
+            pidfile.unlink(missing_ok=True)
+            continue
+        # Only a process that names this very pid file is ours (pids get reused).
+        if str(pidfile).encode() not in cmdline:
+            continue
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGTERM)
+        deadline = time.monotonic() + 5
+        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
+            time.sleep(0.02)
+        with contextlib.suppress(ProcessLookupError):
+            os.kill(pid, signal.SIGKILL)
+        pidfile.unlink(missing_ok=True)
+        killed.append(pid)
+    return killed
+
+
+def kumo_objects() -> dict[str, list[str]]:
+    """Every Kumo-prefixed namespace, host device and host nftables table that exists."""
+    return {
+        "namespaces": [n for n in ip.list_namespaces() if names.is_kumo_namespace(n)],
+        "devices": [link.name for link in ip.list_links() if names.is_kumo_device(link.name)],
+        "tables": [
+            f"{family} {name}" for family, name in nft.list_tables() if names.is_kumo_table(name)
+        ],
+    }
+
+
+def remove_everything(state_dir: Path) -> CleanupReport:
+    """Delete every Kumo-owned namespace, device and nftables table; stop dnsmasq.
+
+    Safe to run when nothing is left (it then removes nothing) and on a host
+    without iproute2 or nftables (nothing to remove there either).
+    """
+    report = CleanupReport()
+    report.processes = _kill_processes(state_dir)
+    try:
+        found = kumo_objects()
+    except (LinuxCommandError, FileNotFoundError) as exc:
+        log.warning("cannot list network objects: %s", exc)
+        return report
+    for ns in found["namespaces"]:
+        ip.delete_namespace(ns)
+        report.namespaces.append(ns)
+    # Deleting a namespace takes its veth peers along; list again before deleting.
+    for link in ip.list_links():
+        if names.is_kumo_device(link.name):
+            ip.delete_link(link.name)
+            report.devices.append(link.name)
+    for family, name in nft.list_tables():
+        if names.is_kumo_table(name):
+            nft.delete_table(family, name)
+            report.tables.append(f"{family} {name}")
+    return report
