@@ -133,6 +133,7 @@ class DhcpServer:
             f"--dhcp-hostsfile={self.hostsfile}",
             f"--dhcp-optsfile={self.optsfile}",
             f"--dhcp-leasefile={self.leasefile}",
+            f"--log-facility={self.dir / 'dnsmasq.log'}",
             "--dhcp-authoritative",
             "--user=root",
             "--group=root",
