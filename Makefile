@@ -4,7 +4,8 @@ PYTHON ?= python3
 VENV := .venv
 CLIENTS := .venv-clients
 PY := $(VENV)/bin/python
-DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 busybox-static cpio genisoimage
+DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 busybox-static cpio genisoimage \
+  linux-image-cloud-amd64 dropbear-bin wrk
 SERVICE ?= identity
 
 .PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance openapi fuzz load bench clean
@@ -34,6 +35,7 @@ debs:
 	else echo "not root: skipping Debian packages ($(DEBIAN_PACKAGES))"; fi
 
 up: venv debs
+	$(VENV)/bin/kumo image build
 	$(VENV)/bin/kumo up
 
 down:
