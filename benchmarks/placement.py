@@ -254,7 +254,7 @@ def summarise(r: SizeResult) -> dict[str, Any]:
     """What the report keeps of one measurement (JSON-friendly)."""
     return {
         "measured_at": dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC"),
-        "load_at_start": round(os.getloadavg()[0], 1),
+        "load": round(os.getloadavg()[0], 1),
         "populate_s": round(r.populate_s),
         "candidates": {
             label: {"p50": pct(ms, 50), "p95": pct(ms, 95), "returned": r.candidates_count[label]}
@@ -318,13 +318,13 @@ def write_markdown(took: float | None) -> Path:
             lines.append(f"| {n} | allocation writes/s ×{c} | {_fmt(kw)} | {_fmt(pw)} | {ratio} |")
     lines += ["", "## Per measurement", ""]
     lines += [
-        "| cloud/providers | measured at | 1-min load | populate | write statuses ×1 / ×8 |",
+        "| cloud/providers | measured at | 1-min load then | populate | write statuses ×1 / ×8 |",
         "| --- | --- | --- | --- | --- |",
     ]
     for key in sorted(kept):
         m = kept[key]
         lines.append(
-            f"| {key} | {m['measured_at']} | {m['load_at_start']} | {m['populate_s']} s | "
+            f"| {key} | {m['measured_at']} | {m['load']} | {m['populate_s']} s | "
             f"{m['writes']['1']['statuses']} / {m['writes']['8']['statuses']} |"
         )
     if NOTES.exists():

@@ -59,5 +59,19 @@ def status(settings: Settings) -> int:
     up = healthy(settings)
     for name, (path, _role) in SERVICES.items():
         table.add_row(f"service {name}", "", "", _probe(settings, path) if up else "[red]down[/]")
+    for host, info in _compute_hosts(state).items():
+        kind = f"{info.get('hypervisor_type')} ({info.get('accelerator') or 'no guests'})"
+        table.add_row(f"compute {host}", "", "", kind)
     console.print(table)
     return 0 if sup and up else 1
+
+
+def _compute_hosts(state: StateDir) -> dict[str, dict[str, str]]:
+    """What the compute agent wrote at start: each host's driver and accelerator."""
+    import json
+
+    try:
+        hosts = json.loads((state.root / "compute-hosts.json").read_text())
+    except (OSError, ValueError):
+        return {}
+    return hosts if isinstance(hosts, dict) else {}

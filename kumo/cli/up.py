@@ -94,6 +94,13 @@ def up(settings: Settings) -> None:
 
         db = Database(settings.effective_database_url)
         db.upgrade()
+        # Before the services start: virt_driver "auto" runs real guests only when it is built.
+        status.update("Guest image: building (idempotent)")
+        from kumo.guest.register import ensure_guest_image
+
+        guest, guest_note = ensure_guest_image(settings)
+        if guest is None:
+            console.print(f"[yellow]{guest_note}[/]: servers will not run real guests")
         status.update("Services: starting the supervisor")
         if read_pid(state.pidfile("supervisor")) is None:
             _start_supervisor(settings, state)
@@ -109,6 +116,11 @@ def up(settings: Settings) -> None:
             catalog=FULL_CATALOG,
             service_password=settings.service_password_value(),
         ).run(lambda step: status.update(f"Identity: bootstrap ({step})"))
+        if guest is not None:
+            from kumo.guest.register import register_guest_image
+
+            status.update("Image: the Kumo guest image (kumo-guest)")
+            register_guest_image(settings, db, guest)
         seed_cloud(settings, db, status.update)
         db.dispose()
         status.update("Services: waiting for the API")

@@ -117,9 +117,37 @@ class Settings(BaseSettings):
         "Placement resource provider has this name); default: the machine's hostname.",
     )
     virt_driver: str = Field(
-        "fake",
-        description="Virt driver of the compute agent. 'fake' keeps guests in memory and runs "
-        "none (for scale tests); it is the default until the QEMU driver lands.",
+        "auto",
+        description="Virt driver of the compute agent: 'qemu' runs every server as a real QEMU "
+        "guest; 'fake' keeps guests in memory and runs none (for scale tests); 'auto' picks "
+        "'qemu' when qemu-system-x86_64 is installed and the guest image is built in the state "
+        "dir (`kumo up` builds it), else 'fake' with a warning.",
+    )
+    qemu_machine_type: str = Field(
+        "microvm",
+        description="QEMU machine type of guests: microvm (fastest boot), q35 or pc.",
+    )
+    qemu_accel: str = Field(
+        "auto",
+        description="QEMU accelerator: 'auto' uses KVM only when a probe boot proves it works, "
+        "else TCG; 'kvm' or 'tcg' force one.",
+    )
+    qemu_shutdown_timeout: float = Field(
+        30.0,
+        ge=0,
+        description="Seconds a guest gets to power off after the ACPI power button before it "
+        "is stopped hard (Nova's shutdown_timeout).",
+    )
+    force_config_drive: bool = Field(
+        True,
+        description="Attach a config drive to every server, not only those that ask for one "
+        "(Nova's force_config_drive; the Kumo guest reads it).",
+    )
+    sync_power_state_interval: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds between comparisons of each guest's real power state with the "
+        "database's (Nova's sync_power_state_interval).",
     )
     fake_hosts: int = Field(
         1,
@@ -185,6 +213,19 @@ class Settings(BaseSettings):
         description="Role 'all' also runs the scheduler, conductor and compute agents in the "
         "API process; false serves only the APIs (the other roles run elsewhere).",
     )
+    fault_injection: str = Field(
+        "",
+        description="FOR TESTS ONLY (make chaos): crash points to arm, comma-separated "
+        "'point:kill|kill-always|raise', e.g. 'step_12_scheduler_cast_build:kill' (see "
+        "kumo.common.faults); never set it on a real cloud.",
+    )
+
+    metadata_proxy_shared_secret: SecretStr | None = Field(
+        None,
+        description="Secret the network agent's metadata proxy signs X-Instance-ID with "
+        "(HMAC-SHA256) and the metadata API checks (default: generated once, kept 0600 in "
+        "the state dir).",
+    )
 
     @classmethod
     def settings_customise_sources(
@@ -212,6 +253,12 @@ class Settings(BaseSettings):
         if self.service_password is not None:
             return self.service_password.get_secret_value()
         return read_or_make_secret(self.state_dir / "service-password")
+
+    def metadata_proxy_shared_secret_value(self) -> str:
+        """The metadata proxy's shared secret: the setting, else the state dir's secret file."""
+        if self.metadata_proxy_shared_secret is not None:
+            return self.metadata_proxy_shared_secret.get_secret_value()
+        return read_or_make_secret(self.state_dir / "metadata-proxy-secret")
 
     @property
     def public_url(self) -> str:

@@ -16,16 +16,23 @@ a server see no compute host appear.
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
+import os
+import shutil
 from collections.abc import Awaitable, Callable, Iterable
 from contextlib import suppress
+from pathlib import Path
 from typing import Any
 
 import httpx
 
+from kumo.agents.compute.image_source import ServiceImageSource
 from kumo.agents.compute.manager import ComputeManager
 from kumo.agents.compute.virt.driver import VirtDriver
 from kumo.agents.compute.virt.fake import FakeDriver
+from kumo.agents.compute.virt.qemu import QemuDriver
+from kumo.agents.compute.virt.qemu.images import ImageSource
 from kumo.common.bus import Bus, Consumer, get_bus
 from kumo.common.clients.base import ServiceSession
 from kumo.common.clients.image import ImageClient
@@ -34,10 +41,12 @@ from kumo.common.clients.placement import PlacementClient
 from kumo.common.config import Settings
 from kumo.common.context import RequestContext
 from kumo.common.db import Database
+from kumo.compute import reconcile
 from kumo.compute.conductor.manager import ConductorManager
 from kumo.compute.conductor.rpcapi import ConductorAPI
 from kumo.compute.rpcapi import CONDUCTOR_TOPIC, SCHEDULER_TOPIC, ComputeAPI, compute_topic
 from kumo.compute.scheduler.manager import SchedulerManager
+from kumo.guest.image import GuestImageError, load_guest_image
 
 log = logging.getLogger(__name__)
 
@@ -51,25 +60,82 @@ CONDUCTOR_CONSUMERS = 16
 REGISTER_RETRY = 2.0
 #: How many hosts register at the same time.
 REGISTER_CONCURRENCY = 10
+#: Each compute host's driver and accelerator, for ``kumo status`` (in the state dir).
+HOST_STATUS_FILE = "compute-hosts.json"
 
 
-def host_names(settings: Settings) -> list[str]:
+def resolve_virt_driver(settings: Settings) -> tuple[str, str]:
+    """(driver, why) for ``settings.virt_driver``: ``auto`` becomes ``qemu`` or ``fake``.
+
+    ``auto`` picks QEMU when ``qemu-system-x86_64`` and ``qemu-img`` are installed and
+    the guest image is built in the state dir (``kumo up`` and ``kumo image build``
+    build it); otherwise the fake driver, with the reason.
+    """
+    wanted = settings.virt_driver
+    if wanted in ("qemu", "fake"):
+        return wanted, f"virt_driver = {wanted!r}"
+    if wanted != "auto":
+        raise ValueError(f"unknown virt_driver {wanted!r}; known: auto, qemu, fake")
+    for tool in ("qemu-system-x86_64", "qemu-img"):
+        if shutil.which(tool) is None:
+            return "fake", f"{tool} is not installed (apt-get install qemu-system-x86 qemu-utils)"
+    try:
+        load_guest_image(guest_image_dir(settings))
+    except GuestImageError as exc:
+        return "fake", str(exc)
+    return "qemu", "qemu-system-x86_64 and the guest image are present"
+
+
+def guest_image_dir(settings: Settings) -> Path:
+    """Where ``kumo image build`` puts the guest kernel and initramfs."""
+    return settings.state_dir / "guest"
+
+
+def host_names(settings: Settings, driver: str | None = None) -> list[str]:
     """The compute hosts this process runs: one, or ``fake_hosts`` simulated ones."""
-    if settings.virt_driver == "fake" and settings.fake_hosts > 1:
+    driver = driver or resolve_virt_driver(settings)[0]
+    if driver == "fake" and settings.fake_hosts > 1:
         return [f"{settings.compute_host}-{i}" for i in range(1, settings.fake_hosts + 1)]
     return [settings.compute_host]
 
 
-def make_driver(settings: Settings, host: str) -> VirtDriver:
-    """The virt driver ``settings.virt_driver`` names, for ``host``."""
-    if settings.virt_driver == "fake":
+def make_driver(
+    settings: Settings,
+    host: str,
+    *,
+    driver: str | None = None,
+    image_source: ImageSource | None = None,
+) -> VirtDriver:
+    """The virt driver ``settings.virt_driver`` names (``auto`` resolved), for ``host``."""
+    driver = driver or resolve_virt_driver(settings)[0]
+    if driver == "fake":
         return FakeDriver(
             host,
             vcpus=settings.fake_host_vcpus,
             memory_mb=settings.fake_host_memory_mb,
             local_gb=settings.fake_host_disk_gb,
         )
-    raise ValueError(f"unknown virt_driver {settings.virt_driver!r}; known: fake")
+    if driver == "qemu":
+        return QemuDriver.from_settings(settings, host, image_source=image_source)
+    raise ValueError(f"unknown virt_driver {driver!r}; known: auto, qemu, fake")
+
+
+def write_host_status(settings: Settings, agents: Iterable[ComputeManager], why: str) -> None:
+    """``<state_dir>/compute-hosts.json``: each host's driver and accelerator (``kumo status``)."""
+    hosts: dict[str, Any] = {}
+    for agent in agents:
+        res = agent.driver.host_resources()
+        hosts[agent.host] = {
+            "hypervisor_type": res.hypervisor_type,
+            "accelerator": res.cpu_info.get("accelerator"),
+            "accelerator_reason": res.cpu_info.get("accelerator_reason"),
+            "driver_reason": why,
+        }
+    path = settings.state_dir / HOST_STATUS_FILE
+    with suppress(OSError):
+        temporary = path.with_name(f".{path.name}.tmp")
+        temporary.write_text(json.dumps(hosts, indent=2, sort_keys=True) + "\n")
+        os.replace(temporary, path)
 
 
 class ComputeRuntime:
@@ -101,6 +167,8 @@ class ComputeRuntime:
         self._tasks: list[asyncio.Task[None]] = []
         self._registered = asyncio.Event()
         self._registering: asyncio.Task[None] | None = None
+        self.driver_name = ""
+        self.driver_reason = ""
 
     async def start(self) -> None:
         """Connect the bus, serve the pieces' topics, start the hosts' periodic tasks."""
@@ -135,10 +203,12 @@ class ComputeRuntime:
         if "compute" in self.pieces:
             conductor_api = ConductorAPI(self.bus, topic_prefix=self.prefix)
             network = NetworkClient(self.session)
-            for host in host_names(self.settings):
+            self.driver_name, self.driver_reason = resolve_virt_driver(self.settings)
+            source = ServiceImageSource(self.session)
+            for host in host_names(self.settings, self.driver_name):
                 agent = ComputeManager(
                     host,
-                    make_driver(self.settings, host),
+                    make_driver(self.settings, host, driver=self.driver_name, image_source=source),
                     conductor_api,
                     self.settings,
                     placement=placement,
@@ -149,14 +219,18 @@ class ComputeRuntime:
                 )
                 self.agents[host] = agent
                 self.consumers.append(await self.bus.serve(compute_topic(host, self.prefix), agent))
-            if self.settings.virt_driver == "fake":
+            if self.driver_name == "fake":
                 log.warning(
-                    "compute: %d host(s) on the FAKE virt driver: servers go ACTIVE but no "
-                    "guest runs (for scale tests)",
+                    "compute: %d host(s) on the FAKE virt driver (%s): servers go ACTIVE but "
+                    "no guest runs",
                     len(self.agents),
+                    self.driver_reason,
                 )
+            else:
+                log.info("compute: QEMU virt driver (%s)", self.driver_reason)
             if self.register_at_start:
                 self._registering = asyncio.create_task(self._register_all())
+        reconcile.start(self)  # servers a crash left mid-work: ERROR, finished or released
 
     def image_lookup(self) -> Callable[[RequestContext, str], Awaitable[dict[str, Any]]]:
         """Image metadata with the caller's token, through this runtime's session.
@@ -186,9 +260,16 @@ class ComputeRuntime:
 
         async def one(agent: ComputeManager) -> None:
             async with limit:
+                # Re-adopt the guests an earlier agent left (and probe KVM) before the
+                # first resource report; the probe can take seconds.
+                try:
+                    await agent.init_host()
+                except Exception:
+                    log.exception("compute host %s: init_host failed", agent.host)
                 while True:
                     try:
                         await agent.register()
+                        await agent.sync_power_states()
                         return
                     except Exception as exc:
                         log.warning(
@@ -201,6 +282,20 @@ class ComputeRuntime:
         await asyncio.gather(*(one(a) for a in self.agents.values()))
         self._registered.set()
         log.info("compute: %d host(s) registered", len(self.agents))
+        if self.register_at_start:
+            # Only a served cloud (not a test app) owns its state dir's status file.
+            await asyncio.to_thread(
+                write_host_status,
+                self.settings,
+                list(self.agents.values()),
+                self.driver_reason,
+            )
+        if self.driver_name != "fake":  # fake guests never change state on their own
+            self._tasks.append(
+                asyncio.create_task(
+                    self._every(self.settings.sync_power_state_interval, "sync_power_states")
+                )
+            )
         self._tasks.append(
             asyncio.create_task(self._every(self.settings.host_heartbeat_interval, "heartbeat"))
         )

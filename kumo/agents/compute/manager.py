@@ -24,6 +24,7 @@ from contextlib import asynccontextmanager, suppress
 from typing import Any
 
 from kumo.agents.compute.virt.driver import (
+    CRASHED,
     NOSTATE,
     PAUSED,
     RUNNING,
@@ -33,12 +34,14 @@ from kumo.agents.compute.virt.driver import (
     VirtDriver,
     VirtError,
 )
+from kumo.agents.compute.virt.qemu.metadata import sanitize_hostname
 from kumo.common import errors
 from kumo.common.bus import Bus, RemoteError
 from kumo.common.clients.image import ImageClient
 from kumo.common.clients.network import NetworkClient
 from kumo.common.clients.placement import PlacementClient, host_inventory, provider_uuid
 from kumo.common.config import Settings
+from kumo.common.faults import fault_point
 from kumo.compute import journey
 from kumo.compute.conductor.rpcapi import ConductorAPI
 from kumo.compute.rpcapi import compute_topic
@@ -112,6 +115,63 @@ class ComputeManager:
         await self.conductor.report_service(self.host, BINARY, self.zone)
         await self.report_resources()
         self.registered.set()
+
+    async def init_host(self) -> None:
+        """Let the driver re-adopt the guests an earlier agent left (Nova's ``init_host``).
+
+        Guests still running stay as they are; guests that died meanwhile are found
+        shut off and reported by the first :meth:`sync_power_states`; guests the
+        host does not define are logged by the driver, never killed.
+        """
+        init = getattr(self.driver, "init_host", None)
+        if init is None:
+            return
+        report = await init()
+        log.info(
+            "compute host %s: %d guest(s) re-adopted, %d found stopped, %d unknown",
+            self.host,
+            len(getattr(report, "adopted", [])),
+            len(getattr(report, "stopped", [])),
+            len(getattr(report, "unknown", [])),
+        )
+
+    async def sync_power_states(self) -> None:
+        """Make the database's power state match the driver's (Nova's ``_sync_power_states``).
+
+        A server that is ACTIVE in the database but whose guest is shut off (shut
+        down from inside, or died while Kumo was down) becomes SHUTOFF. Servers with
+        a task in progress are left to that task.
+        """
+        for uuid in await self.driver.list_instances():
+            try:
+                # The database first: a state read after the guest's cannot be older.
+                view = await self.conductor.instance_view(uuid)
+                info = await self.driver.get_info(uuid)
+            except (VirtError, RemoteError) as exc:
+                log.debug("power sync of %s skipped: %s", uuid, exc)
+                continue
+            if view.get("task_state") is not None or view.get("host") != self.host:
+                continue
+            vm_state = view.get("vm_state")
+            if vm_state in (DELETED, ERROR, SHELVED_OFFLOADED):
+                continue
+            changes: dict[str, Any] = {}
+            if view.get("power_state") != info.power_state:
+                changes["power_state"] = info.power_state
+            if vm_state == ACTIVE and info.power_state in (SHUTDOWN, CRASHED, NOSTATE):
+                changes.update(vm_state=STOPPED, power_state=SHUTDOWN)
+            if not changes:
+                continue
+            log.info(
+                "instance %s: power state in the database %s, on the hypervisor %s; syncing",
+                uuid,
+                view.get("power_state"),
+                info.power_state,
+            )
+            with suppress(RemoteError, InstanceGone):
+                await self._set_state(
+                    uuid, expected_task_state=None, expected_vm_state=vm_state, **changes
+                )
 
     async def heartbeat(self) -> None:
         """Tell the conductor this host is alive (``os-services`` shows it up)."""
@@ -222,7 +282,8 @@ class ComputeManager:
             )
             self._check_volumes(view)
             await step.next("28", task_state="spawning", expected_task_state="block_device_mapping")
-            await self.driver.spawn(self._guest(view, image, ports))
+            guest_ports = await self._ports(dict(view, **changes)) if changes else []
+            await self.driver.spawn(self._guest(view, image, guest_ports))
             spawned = True
             await step.next(
                 None,
@@ -366,20 +427,50 @@ class ComputeManager:
                 "Block device mapping asks for volumes, but no volume service exists yet."
             )
 
-    def _guest(self, view: dict[str, Any], image: dict[str, Any], ports: list[str]) -> GuestSpec:
+    def _guest(
+        self, view: dict[str, Any], image: dict[str, Any], ports: list[dict[str, Any]]
+    ) -> GuestSpec:
         flavor = view.get("flavor") or {}
+        name = view.get("display_name") or view["uuid"]
         return GuestSpec(
             uuid=view["uuid"],
-            name=view.get("display_name") or view["uuid"],
+            name=name,
             vcpus=int(flavor.get("vcpus", view.get("vcpus", 1))),
             memory_mb=int(flavor.get("memory_mb", view.get("memory_mb", 0))),
             root_gb=int(flavor.get("root_gb", view.get("root_gb", 0))),
             image=image,
-            ports=[{"id": p} for p in ports],
+            ports=ports,
             user_data=view.get("user_data"),
             key_data=view.get("key_data"),
             metadata=dict(view.get("metadata") or {}),
+            hostname=view.get("hostname") or sanitize_hostname(name, view["uuid"]),
+            key_name=view.get("key_name"),
+            project_id=str(view.get("project_id") or ""),
+            flavor_name=str(flavor.get("name") or ""),
+            ephemeral_gb=int(flavor.get("ephemeral_gb", view.get("ephemeral_gb", 0)) or 0),
+            swap_mb=int(flavor.get("swap", 0) or 0),
+            config_drive=bool(view.get("config_drive")) or self.settings.force_config_drive,
         )
+
+    async def _ports(self, view: dict[str, Any]) -> list[dict[str, Any]]:
+        """The server's ports as the guest needs them: MAC, and static IPv4 when known."""
+        if not view.get("network_info") or not await self.network.available():
+            return []
+        out: list[dict[str, Any]] = []
+        for port in await self.network.list_ports(device_id=view["uuid"]):
+            item: dict[str, Any] = {
+                "id": port["id"],
+                "mac_address": port.get("mac_address"),
+                "network_id": port.get("network_id"),
+                "mtu": port.get("mtu"),
+            }
+            for fixed in port.get("fixed_ips") or []:
+                address = str(fixed.get("ip_address") or "")
+                if address and ":" not in address:
+                    item["ip_address"] = address
+                    break
+            out.append(item)
+        return out
 
     async def _rollback(
         self, uuid: str, ports: list[str], spawned: bool, *, free_allocation: bool
@@ -513,7 +604,7 @@ class ComputeManager:
         image = await self._image_for(dict(view, image_ref=image_ref), context)
         with suppress(VirtError):
             await self.driver.destroy(uuid)
-        await self.driver.spawn(self._guest(view, image, []))
+        await self.driver.spawn(self._guest(view, image, await self._ports(view)))
         changes: dict[str, Any] = {}
         if image_ref and image_ref != view.get("image_ref"):
             changes["image_ref"] = image_ref
@@ -544,7 +635,9 @@ class ComputeManager:
             view["user_id"],
             consumer_generation=current.get("consumer_generation"),
         )
-        guest = self._guest(dict(view, flavor=new), {}, [])
+        fault_point("resize_compute_claimed")
+        image = await self._image_for(view, context) if view.get("image_ref") else {}
+        guest = self._guest(dict(view, flavor=new), image, await self._ports(view))
         with suppress(VirtError):
             await self.driver.destroy(uuid)
         await self.driver.spawn(guest)
@@ -563,7 +656,7 @@ class ComputeManager:
         """Cold migration, on the destination: the guest moves here, pending confirm/revert."""
         uuid = view["uuid"]
         image = await self._image_for(view, context) if view.get("image_ref") else {}
-        await self.driver.spawn(self._guest(view, image, []))
+        await self.driver.spawn(self._guest(view, image, await self._ports(view)))
         sysmeta = dict(view.get("system_metadata") or {})
         sysmeta["resize_source_host"] = params.get("source_host") or view.get("host") or ""
         await self._set_state(
@@ -635,7 +728,10 @@ class ComputeManager:
         else:
             with suppress(VirtError):
                 await self.driver.destroy(uuid)
-            await self.driver.spawn(self._guest(dict(view, flavor=old), {}, []))
+            image = await self._image_for(view, context) if view.get("image_ref") else {}
+            await self.driver.spawn(
+                self._guest(dict(view, flavor=old), image, await self._ports(view))
+            )
         await self._set_state(
             uuid,
             vm_state=ACTIVE,
@@ -663,6 +759,7 @@ class ComputeManager:
             for key, value in (params.get("metadata") or {}).items():
                 body.setdefault(key, value)
             image_id = (await self.image.create_image(body, user_token=token))["id"]
+        fault_point("snapshot_compute_upload")
         try:
             await self.image.upload(str(image_id), data, user_token=token)
         except Exception:
@@ -732,7 +829,7 @@ class ComputeManager:
         image = {}
         if shelved_image:
             image = await self._image_for(dict(view, image_ref=shelved_image), context)
-        await self.driver.spawn(self._guest(view, image, []))
+        await self.driver.spawn(self._guest(view, image, await self._ports(view)))
         await self._set_state(
             uuid,
             vm_state=ACTIVE,
@@ -754,6 +851,7 @@ class ComputeManager:
         uuid = view["uuid"]
         await self.driver.destroy(uuid)
         await self._release_ports(view)
+        fault_point("delete_compute_ports_released")
         await self.placement.delete_allocations(uuid)
         await self._set_state(uuid, vm_state=DELETED, task_state=None, power_state=NOSTATE)
 
@@ -802,6 +900,7 @@ class _Steps:
     async def next(self, step: str | None, **changes: Any) -> None:
         """Finish the open event, apply ``changes``, start the event of ``step``."""
         event = journey.event_name(step) if step else None
+        fault_point(event)
         try:
             await self.agent.conductor.transition(
                 self.uuid,

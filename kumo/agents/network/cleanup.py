@@ -71,11 +71,13 @@ def kumo_objects() -> dict[str, list[str]]:
     }
 
 
-def remove_everything(state_dir: Path) -> CleanupReport:
+def remove_everything(state_dir: Path, *, keep_guest_taps: bool = False) -> CleanupReport:
     """Delete every Kumo-owned namespace, device and nftables table; stop dnsmasq.
 
-    Safe to run when nothing is left (it then removes nothing) and on a host
-    without iproute2 or nftables (nothing to remove there either).
+    ``keep_guest_taps`` leaves the taps of guests that stay running (``ktp-…``),
+    so the next agent start plugs them into the rebuilt bridges. Safe to run
+    when nothing is left (it then removes nothing) and on a host without
+    iproute2 or nftables (nothing to remove there either).
     """
     report = CleanupReport()
     report.processes = _kill_processes(state_dir)
@@ -89,6 +91,8 @@ def remove_everything(state_dir: Path) -> CleanupReport:
         report.namespaces.append(ns)
     # Deleting a namespace takes its veth peers along; list again before deleting.
     for link in ip.list_links():
+        if keep_guest_taps and link.name.startswith(names.TAP):
+            continue
         if names.is_kumo_device(link.name):
             ip.delete_link(link.name)
             report.devices.append(link.name)

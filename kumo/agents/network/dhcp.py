@@ -5,8 +5,9 @@ network's ports (MAC → IP, hostname) and options from an options file
 (router, DNS servers, host routes, validated ``extra_dhcp_opts``). It never
 forwards DNS to the host's resolvers (``--no-resolv``, ``--no-hosts``) and
 reads no system configuration (``--conf-file=/dev/null``). A port change
-rewrites the two files and sends SIGHUP, so leases are kept; a change of the
-command line (subnets, the DHCP port's addresses) restarts it.
+rewrites the two files and restarts dnsmasq (SIGHUP, the upstream way, crashes
+Debian 12's dnsmasq 2.90 once it has leases; it stays available as an option);
+the lease file is kept, so clients keep their leases.
 """
 
 from __future__ import annotations
@@ -54,7 +55,7 @@ def _hostname(port: Resource, address: str) -> str:
 
 
 def hosts_file(state: DesiredState, network_id: str) -> str:
-    """The ``--dhcp-hostsfile``: one ``mac,set:port-<id>,hostname,ip`` line per fixed IP."""
+    """The ``--dhcp-hostsfile``: one ``mac,set:p<id>,hostname,ip`` line per fixed IP."""
     subnet_ids = {s["id"] for s in dhcp_subnets(state, network_id)}
     lines = []
     for port in sorted(state.ports_of(network_id), key=lambda p: str(p["id"])):
@@ -68,7 +69,9 @@ def hosts_file(state: DesiredState, network_id: str) -> str:
                 continue
             address = ipaddress.ip_address(fixed["ip_address"])
             shown = f"[{address}]" if address.version == 6 else str(address)
-            lines.append(f"{mac},set:port-{port['id']},{_hostname(port, str(address))},{shown}")
+            lines.append(
+                f"{mac},set:p{names.short(port['id'])},{_hostname(port, str(address))},{shown}"
+            )
     return "\n".join(lines) + "\n"
 
 
@@ -78,7 +81,7 @@ def opts_file(state: DesiredState, network_id: str) -> str:
     for subnet in dhcp_subnets(state, network_id):
         if ipaddress.ip_network(subnet["cidr"]).version != 4:
             continue
-        tag = f"tag:subnet-{subnet['id']}"
+        tag = f"tag:s{names.short(subnet['id'])}"
         if subnet.get("gateway_ip"):
             lines.append(f"{tag},option:router,{ipaddress.ip_address(subnet['gateway_ip'])}")
         else:
@@ -102,15 +105,18 @@ def opts_file(state: DesiredState, network_id: str) -> str:
                 continue
             name = str(opt["opt_name"])
             key = name if name.isdigit() else f"option:{name}"
-            lines.append(f"tag:port-{port['id']},{key},{opt['opt_value']}")
+            lines.append(f"tag:p{names.short(port['id'])},{key},{opt['opt_value']}")
     return "\n".join(lines) + "\n"
 
 
 class DhcpServer:
     """dnsmasq of one network; files under ``<state_dir>/network/dhcp/<network>``."""
 
-    def __init__(self, state_dir: Path, network_id: str) -> None:
+    def __init__(
+        self, state_dir: Path, network_id: str, *, reload_with_sighup: bool = False
+    ) -> None:
         self.network_id = network_id
+        self.reload_with_sighup = reload_with_sighup
         self.namespace = names.dhcp_namespace(network_id)
         self.dir = state_dir / "network" / "dhcp" / network_id
         self.pidfile = self.dir / "dnsmasq.pid"
@@ -141,7 +147,7 @@ class DhcpServer:
         ]
         for subnet in dhcp_subnets(state, self.network_id):
             net = ipaddress.ip_network(subnet["cidr"])
-            tag = f"set:subnet-{subnet['id']}"
+            tag = f"set:s{names.short(subnet['id'])}"
             if net.version == 4:
                 argv.append(
                     f"--dhcp-range={tag},{net.network_address},static,{net.netmask},{LEASE_SECONDS}s"
@@ -182,9 +188,14 @@ class DhcpServer:
         argv = self.command(state, ns_dev)
         pid = self.pid()
         if pid is not None and self.cmdfile.exists() and self.cmdfile.read_text() == repr(argv):
-            if files_changed:
+            if not files_changed:
+                return changed
+            if self.reload_with_sighup:
                 os.kill(pid, signal.SIGHUP)  # re-read hosts and options; leases are kept
-            return changed or files_changed
+                return True
+        # Debian 12's dnsmasq 2.90 aborts ("free(): invalid pointer") on SIGHUP once it
+        # has handed out a lease, so by default a change restarts it; the lease file
+        # stays, so clients keep their leases either way.
         self.stop()
         subprocess.run(in_namespace(argv, self.namespace), check=True, timeout=30)
         self.cmdfile.write_text(repr(argv))

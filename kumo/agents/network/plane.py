@@ -16,6 +16,7 @@ from pathlib import Path
 
 from kumo.agents.network import dhcp, router, security_groups
 from kumo.agents.network.linux import ip, names, nft
+from kumo.agents.network.linux.cmd import LinuxCommandError
 from kumo.agents.network.state import DesiredState, Resource, is_external, is_guest_port
 
 log = logging.getLogger(__name__)
@@ -117,8 +118,11 @@ class DataPlane:
                 return
             name = names.device(names.VLAN, str(network["id"]))
             wanted.add(name)
-            if ip.ensure_vlan(name, parent=trunk, vlan_id=seg, bridge=bridge):
-                changes.append(f"vlan {name}")
+            try:
+                if ip.ensure_vlan(name, parent=trunk, vlan_id=seg, bridge=bridge):
+                    changes.append(f"vlan {name}")
+            except LinuxCommandError as exc:  # e.g. a kernel without 802.1Q support
+                log.warning("VLAN network %s not connected: %s", network["id"], exc)
 
     # DHCP
 

@@ -15,11 +15,13 @@ from kumo.compute.api import availability_zones as r_availability_zones
 from kumo.compute.api import flavors as r_flavors
 from kumo.compute.api import hosts as r_hosts
 from kumo.compute.api import hypervisors as r_hypervisors
+from kumo.compute.api import images as c_images
 from kumo.compute.api import instance_actions as s_instance_actions
 from kumo.compute.api import keypairs as r_keypairs
 from kumo.compute.api import quota_sets as r_quota_sets
 from kumo.compute.api import server_actions as s_server_actions
 from kumo.compute.api import server_create as s_server_create
+from kumo.compute.api import server_diagnostics as s_server_diagnostics
 from kumo.compute.api import server_groups as r_server_groups
 from kumo.compute.api import server_list as s_server_list
 from kumo.compute.api import server_metadata as s_server_metadata
@@ -59,6 +61,8 @@ ROUTERS: list[APIRouter] = [
     s_instance_actions.router,
     s_server_usage.router,
     s_server_password.router,
+    s_server_diagnostics.router,
+    c_images.router,
 ]
 
 

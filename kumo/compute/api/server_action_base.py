@@ -84,6 +84,17 @@ async def begin(
     return await run_in_threadpool(work)
 
 
+async def undo_begin(call: Call, state_action: str) -> None:
+    """Clear the task_state :func:`begin` set (the action could not be handed over)."""
+    sets_task = states.ACTIONS[state_action].sets_task
+
+    def undo() -> None:
+        with call.request.app.state.db.writer() as s:
+            server_actions.undo_task(s, call.server_id, sets_task)
+
+    await run_in_threadpool(undo)
+
+
 async def hand_over(
     call: Call, instance: Instance, state_action: str, rpc_action: str, **params: Any
 ) -> str | None:

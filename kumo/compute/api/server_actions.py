@@ -14,11 +14,11 @@ from fastapi.responses import JSONResponse
 from starlette.concurrency import run_in_threadpool
 
 from kumo.common.api import Authz, AuthzDep, route
-from kumo.common.errors import BadRequest, Conflict, ValidationError
+from kumo.common.errors import BadRequest, Conflict, NotFound, ValidationError
 from kumo.common.microversion import Version
 from kumo.compute import states
 from kumo.compute.api.server_action_base import Call, begin, hand_over, lookup, new_password, simple
-from kumo.compute.api.server_common import load_server, target
+from kumo.compute.api.server_common import load_server, security_group_check, target
 from kumo.compute.api.server_moves import (
     confirm_resize,
     create_backup,
@@ -270,7 +270,57 @@ async def restore(call: Call) -> Response:
     return Response(status_code=202)
 
 
+def _security_group_name(call: Call, action: str) -> str:
+    arg = call.obj(action)
+    name = arg.get("name")
+    if not isinstance(name, str) or not name.strip():
+        raise BadRequest("Security group name cannot be empty")
+    return name.strip()
+
+
+async def add_security_group(call: Call) -> Response:
+    """Add a security group (by name) to the server's list.
+
+    Kumo records the list on the instance (what the server view shows); the ports the
+    host made keep their groups until the next rebuild (a known gap, noted in COMPAT).
+    """
+    name = _security_group_name(call, "addSecurityGroup")
+    if await security_group_check(call.request)(call.authz.ctx, [name]):
+        raise NotFound(f"Security group {name} not found.")
+    await _change_security_groups(call, "os_compute_api:os-security-groups:add", name, add=True)
+    return Response(status_code=202)
+
+
+async def remove_security_group(call: Call) -> Response:
+    """Remove a security group (by name) from the server's list."""
+    name = _security_group_name(call, "removeSecurityGroup")
+    await _change_security_groups(call, "os_compute_api:os-security-groups:remove", name, add=False)
+    return Response(status_code=202)
+
+
+async def _change_security_groups(call: Call, rule: str, name: str, *, add: bool) -> None:
+    def work() -> None:
+        with call.request.app.state.db.writer() as s:
+            instance = load_server(s, call.authz, call.server_id)
+            call.authz.enforce(target(instance), rule=rule)
+            groups = list(instance.security_groups or [])
+            if add and name in groups:
+                raise BadRequest(
+                    f"Security group {name} is already associated with the instance "
+                    f"{call.server_id}"
+                )
+            if not add and name not in groups:
+                raise BadRequest(
+                    f"Security group {name} not associated with the instance {call.server_id}"
+                )
+            instance.security_groups = [*groups, name] if add else [g for g in groups if g != name]
+
+    await run_in_threadpool(work)
+
+
 ACTIONS: dict[str, Callable[[Call], Awaitable[Response]]] = {
+    "addSecurityGroup": add_security_group,
+    "removeSecurityGroup": remove_security_group,
     "os-stop": stop,
     "os-start": start,
     "reboot": reboot,

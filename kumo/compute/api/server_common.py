@@ -13,7 +13,7 @@ from kumo.common.microversion import Version
 from kumo.compute.api.server_views import ServerViewer
 from kumo.compute.api.versions import compute_version
 from kumo.compute.db.instances import Instance
-from kumo.compute.service import images, server_extras
+from kumo.compute.service import images, local_delete, security_groups, server_extras
 from kumo.compute.service.servers import get_instance
 
 
@@ -76,6 +76,39 @@ def image_lookup(request: Request) -> images.ImageLookup:
         lookup = images.glance_lookup(state.settings)
         state.image_lookup = lookup
     result: images.ImageLookup = lookup
+    return result
+
+
+def security_group_check(request: Request) -> security_groups.SecurityGroupCheck:
+    """The app's security group check (the networking API; tests put a fake there)."""
+    state = request.app.state
+    check = getattr(state, "security_group_check", None)
+    if check is None:
+        check = security_groups.neutron_check(state.settings)
+        state.security_group_check = check
+    result: security_groups.SecurityGroupCheck = check
+    return result
+
+
+def local_cleanup(request: Request) -> local_delete.LocalCleanup:
+    """What frees a locally deleted server's ports and allocations (tests: a fake)."""
+    state = request.app.state
+    cleanup = getattr(state, "local_cleanup", None)
+    if cleanup is None:
+        cleanup = local_delete.service_cleanup(state.settings)
+        state.local_cleanup = cleanup
+    result: local_delete.LocalCleanup = cleanup
+    return result
+
+
+def image_store(request: Request) -> images.ImageStore:
+    """Where snapshots and backups are recorded (the image API; tests put a fake there)."""
+    state = request.app.state
+    store = getattr(state, "image_store", None)
+    if store is None:
+        store = images.GlanceImageStore(state.settings)
+        state.image_store = store
+    result: images.ImageStore = store
     return result
 
 

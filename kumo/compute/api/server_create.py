@@ -26,6 +26,7 @@ from starlette.concurrency import run_in_threadpool
 from kumo.common.api import Authz, AuthzDep, route, service_base
 from kumo.common.db import utcnow
 from kumo.common.errors import BadRequest, Forbidden, NotFound, ValidationError
+from kumo.common.faults import fault_point
 from kumo.common.microversion import Version
 from kumo.compute import journey, states
 from kumo.compute.api.server_common import (
@@ -33,6 +34,7 @@ from kumo.compute.api.server_common import (
     image_lookup,
     is_admin,
     request_id,
+    security_group_check,
     since,
 )
 from kumo.compute.api.server_views import server_links
@@ -111,7 +113,6 @@ def _networks(request: Request, body: ServerCreateBody) -> Any:
             )
         return "auto"
     out: list[dict[str, Any]] = []
-    seen: set[str] = set()
     for net in nets:
         for kind, value in (("network", net.uuid), ("port", net.port)):
             if value is not None and not _uuid_like(value):
@@ -119,10 +120,7 @@ def _networks(request: Request, body: ServerCreateBody) -> Any:
                 raise BadRequest(f"Bad networks format: {what} is not in proper format ({value})")
         if net.port is None and net.uuid is None:
             raise BadRequest("Bad network format: missing 'uuid'")
-        if net.uuid is not None and net.port is None:
-            if net.uuid in seen and version < V(2, 32):
-                raise BadRequest(f"Duplicate networks ({net.uuid}) are not allowed")
-            seen.add(net.uuid)
+        # Nova allows the same network more than once (one port on it per entry).
         out.append(net.model_dump(exclude_none=True))
     return out
 
@@ -211,6 +209,7 @@ async def create_server(
 ) -> Response:
     """Boot one or more servers (202; the build goes on in the background)."""
     received = utcnow()  # booklet step 3: the request arrived
+    fault_point(journey.event_name("3"))
     ctx = authz.ctx
     server = body.server
     _gates(request, server)
@@ -245,8 +244,10 @@ async def create_server(
             raise BadRequest("max_count cannot be greater than 1 if an fixed_ip is specified.")
 
     image_ref = server.imageRef or ""
+    image_meta: dict[str, Any] | None = None
     if image_ref:
-        image_ref = await images.bootable_image(image_lookup(request), ctx, image_ref)
+        image_meta = await images.bootable_image_meta(image_lookup(request), ctx, image_ref)
+        image_ref = str(image_meta["id"])
     elif not bdms:
         raise BadRequest("Missing imageRef attribute")
     flavor_id = str(server.flavorRef).rstrip("/").rsplit("/", 1)[-1]
@@ -258,6 +259,9 @@ async def create_server(
     hints = body.scheduler_hints or body.legacy_scheduler_hints or {}
     version = compute_version(request)
     security_groups = sorted({g.name for g in server.security_groups or []}) or ["default"]
+    if missing := await security_group_check(request)(ctx, security_groups):
+        # Nova's SecurityGroupNotFound, answered 400 on create
+        raise BadRequest(f"Security group {missing[0]} not found.")
     rid = request_id(request)
     admin = is_admin(authz)
 
@@ -270,6 +274,8 @@ async def create_server(
             volume_backed = any(
                 b["boot_index"] == 0 and b["destination_type"] == "volume" for b in bdms
             )
+            if image_meta is not None and not volume_backed:
+                images.check_image_fits_flavor(image_meta, flavor.memory_mb, flavor.root_gb)
             zero_disk_ok = authz.allows(own, rule=policy.SERVERS % "create:zero_disk_flavor")
             if flavor.root_gb == 0 and not volume_backed and not zero_disk_ok:
                 raise Forbidden(
@@ -315,6 +321,7 @@ async def create_server(
             return made, resv
 
     instances, resv = await run_in_threadpool(write)
+    fault_point(journey.event_name("6-7"))
     await _schedule(request, authz, [i.uuid for i in instances], rid)
 
     if server.return_reservation_id is not None and _bool(
@@ -337,6 +344,7 @@ async def _schedule(request: Request, authz: Authz, uuids: list[str], rid: str) 
     """Hand the new instances to the scheduler; a control plane failure puts them in ERROR."""
     rpc = getattr(request.app.state, "compute_rpc", None)
     asked = utcnow()  # booklet step 8: the API asks the scheduler (an rpc call)
+    fault_point(journey.event_name("8"))
     try:
         if rpc is None:
             raise RuntimeError("No compute control plane (scheduler) is running.")

@@ -72,8 +72,9 @@ def _query(request: Request, authz: Authz, detail: bool) -> ServerQuery:
     all_filters = authz.allows(
         {"project_id": authz.ctx.project_id}, rule=policy.SERVERS % "allow_all_filters"
     )
-    # Like Nova, a missing (or zero) limit is the maximum page size.
-    q = ServerQuery(limit=_limit(request) or MAX_LIMIT, marker=params.get("marker"))
+    # Like Nova, a missing limit is the maximum page size; limit=0 is an empty page.
+    limit = _limit(request)
+    q = ServerQuery(limit=MAX_LIMIT if limit is None else limit, marker=params.get("marker"))
 
     all_tenants = "all_tenants" in params and (
         params["all_tenants"] == "" or _flag(params["all_tenants"], "all_tenants")

@@ -5,12 +5,23 @@ from typing import Any
 
 from fastapi import Response
 from fastapi.responses import JSONResponse
+from sqlalchemy import select
+from starlette.concurrency import run_in_threadpool
 
 from kumo.common.api import service_base
 from kumo.common.errors import BadRequest, NotFound, ValidationError
 from kumo.common.microversion import Version
-from kumo.compute.api.server_action_base import Call, begin, hand_over, lookup, new_password, simple
-from kumo.compute.api.server_common import image_lookup, is_admin, render
+from kumo.compute.api.server_action_base import (
+    Call,
+    begin,
+    hand_over,
+    lookup,
+    new_password,
+    simple,
+    undo_begin,
+)
+from kumo.compute.api.server_common import image_lookup, image_store, is_admin, render
+from kumo.compute.db.hosts import ComputeNode
 from kumo.compute.db.instances import Instance, InstanceMetadata
 from kumo.compute.policies import servers as policy
 from kumo.compute.schemas.servers import check_metadata
@@ -131,6 +142,12 @@ async def resize(call: Call) -> Response:
         )
     flavor_id = str(arg["flavorRef"]).rstrip("/").rsplit("/", 1)[-1]
     admin = is_admin(call.authz)
+    disk_config = arg.get("OS-DCF:diskConfig")
+    if disk_config is not None and disk_config not in ("AUTO", "MANUAL"):
+        raise ValidationError(
+            "Invalid input for field/attribute OS-DCF:diskConfig. "
+            f"Value: {disk_config}. {disk_config!r} is not one of ['AUTO', 'MANUAL']"
+        )
 
     def prepare(s: Any, instance: Instance) -> None:
         try:
@@ -150,6 +167,8 @@ async def resize(call: Call) -> Response:
         )
         instance.old_flavor = dict(instance.flavor)
         instance.new_flavor = flavor_snapshot(s, flavor)
+        if disk_config is not None:  # Nova saves it with the resize request
+            instance.auto_disk_config = disk_config == "AUTO"
 
     instance = await begin(call, policy.SERVERS % "resize", "resize", "resize", prepare)
     await hand_over(call, instance, "resize", "resize", flavor_id=flavor_id)
@@ -225,6 +244,65 @@ def _image_location(call: Call, image_id: str) -> str:
     )
 
 
+def _image_metadata(metadata: Any) -> dict[str, str]:
+    """Nova's metadata rules for a snapshot's properties (an empty key is 400)."""
+    if not isinstance(metadata, dict):
+        raise ValidationError("Invalid input for field/attribute metadata.")
+    try:
+        return check_metadata(metadata)
+    except ValueError as exc:
+        raise ValidationError(f"Invalid input for field/attribute metadata. {exc}") from None
+
+
+async def _record_image(
+    call: Call,
+    instance: Instance,
+    state_action: str,
+    name: str,
+    image_type: str,
+    metadata: dict[str, Any],
+    backup_type: str | None = None,
+) -> str:
+    """Create the (queued) image record before the host uploads, as Nova's API does.
+
+    The id goes back to the caller at once (``Location`` / ``image_id``), so the image
+    must exist in the image API before the response; the host fills it in later.
+    """
+    ctx = call.authz.ctx
+    base: dict[str, Any] | None = None
+    if instance.image_ref:
+        try:
+            base = await image_lookup(call.request)(ctx, instance.image_ref)
+        except Exception:  # the base image may be gone: the snapshot does not need it
+            base = None
+    node = instance.node
+
+    def hypervisor_type() -> str | None:
+        with call.request.app.state.db.reader() as s:
+            return s.scalar(
+                select(ComputeNode.hypervisor_type).where(ComputeNode.hypervisor_hostname == node)
+            )
+
+    disk_format = images.snapshot_disk_format(await run_in_threadpool(hypervisor_type))
+    body = images.snapshot_body(
+        str(uuid.uuid4()),
+        name,
+        instance.uuid,
+        str(ctx.user_id),
+        base,
+        image_type,
+        {str(k): str(v) for k, v in metadata.items()},
+        backup_type,
+        disk_format,
+    )
+    try:
+        created = await image_store(call.request).create(ctx, body)
+    except Exception:
+        await undo_begin(call, state_action)
+        raise
+    return str(created.get("id") or body["id"])
+
+
 def _image_response(call: Call, image_id: str) -> Response:
     if call.version >= V(2, 45):
         return JSONResponse({"image_id": image_id}, status_code=202)
@@ -241,9 +319,10 @@ async def create_image(call: Call) -> Response:
     metadata = arg.get("metadata") or {}
     if not isinstance(metadata, dict) or set(arg) - {"name", "metadata"}:
         raise ValidationError("Invalid input for field/attribute createImage.")
-    image_id = str(uuid.uuid4())
+    _image_metadata(metadata)
     rule = policy.SERVERS % "create_image"
     instance = await begin(call, rule, "createImage", "createImage")
+    image_id = await _record_image(call, instance, "createImage", name, "snapshot", metadata)
     await hand_over(
         call, instance, "createImage", "snapshot", image_id=image_id, name=name, metadata=metadata
     )
@@ -263,8 +342,13 @@ async def create_backup(call: Call) -> Response:
         raise ValidationError("Invalid input for field/attribute rotation.") from None
     if rotation < 0:
         raise ValidationError("Invalid input for field/attribute rotation.")
-    image_id = str(uuid.uuid4())
     instance = await begin(call, "os_compute_api:os-create-backup", "createBackup", "createBackup")
+    metadata = _image_metadata(arg.get("metadata") or {})
+    backup_type = str(arg["backup_type"])
+    image_id = await _record_image(
+        call, instance, "createBackup", str(arg["name"]), "backup", metadata, backup_type
+    )
+    await _rotate_backups(call, instance.uuid, backup_type, rotation, image_id)
     await hand_over(
         call,
         instance,
@@ -272,8 +356,23 @@ async def create_backup(call: Call) -> Response:
         "backup",
         image_id=image_id,
         name=str(arg["name"]),
-        backup_type=str(arg["backup_type"]),
+        backup_type=backup_type,
         rotation=rotation,
-        metadata=dict(arg.get("metadata") or {}),
+        metadata=metadata,
     )
     return _image_response(call, image_id)
+
+
+async def _rotate_backups(
+    call: Call, instance_uuid: str, backup_type: str, rotation: int, new_id: str
+) -> None:
+    """Keep only the newest ``rotation`` backups of this type (the new one included).
+
+    Nova's compute host rotates after the upload; Kumo does it when the new record is
+    made, so the image list is the same once the backup is active.
+    """
+    store = image_store(call.request)
+    ctx = call.authz.ctx
+    backups = [b for b in await store.backups(ctx, instance_uuid, backup_type) if b["id"] != new_id]
+    for old in backups[max(rotation - 1, 0) :]:
+        await store.delete(ctx, str(old["id"]))

@@ -94,6 +94,12 @@ def show_tenant_usage(tenant_id: str, request: Request, authz: Authz = AuthzDep)
     return body
 
 
+@route(router, "GET", USAGE + "/", policy="os_compute_api:os-simple-tenant-usage:show")
+def show_tenant_usage_without_id(authz: Authz = AuthzDep) -> dict[str, Any]:
+    """An empty tenant id: 404 as in Nova (instead of a redirect to the list)."""
+    raise NotFound("The resource could not be found.")
+
+
 @route(router, "GET", "/v2.1/servers/{server_id}/ips", policy="os_compute_api:ips:index")
 def list_ips(server_id: str, request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """The server's addresses by network label."""

@@ -222,8 +222,10 @@ class ServerViewer:
         server["config_drive"] = instance.config_drive or ""
         server["OS-SRV-USG:launched_at"] = naive_time(instance.launched_at)
         server["OS-SRV-USG:terminated_at"] = naive_time(instance.terminated_at)
-        if not instance.deleted:
-            server["security_groups"] = [{"name": n} for n in instance.security_groups or []]
+        if not instance.deleted and instance.security_groups:
+            # Nova leaves the key out when the server has no group (tempest
+            # test_remove_server_all_security_groups asserts it is absent).
+            server["security_groups"] = [{"name": n} for n in instance.security_groups]
         if self.show_extended:
             server["OS-EXT-SRV-ATTR:host"] = instance.host
             server["OS-EXT-SRV-ATTR:instance_name"] = instance_name(instance)

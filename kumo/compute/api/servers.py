@@ -17,6 +17,7 @@ from kumo.compute.api.server_common import (
     down_time,
     is_admin,
     load_server,
+    local_cleanup,
     render,
     request_id,
     since,
@@ -86,12 +87,12 @@ async def delete_server_now(request: Request, authz: Authz, server_id: str, acti
     admin = is_admin(authz)
     silent_after = down_time(request)
 
-    def begin() -> tuple[Instance, bool]:
+    def begin() -> tuple[Instance, bool, bool]:
         with db(request).writer() as s:
             instance = load_server(s, authz, server_id)
             server_actions.check_lock(instance, admin)
             if instance.task_state == states.DELETING:
-                return instance, False  # already on its way out
+                return instance, False, False  # already on its way out
             local = not server_actions.host_is_up(s, instance.host, silent_after)
             server_actions.begin_action(
                 s,
@@ -105,11 +106,13 @@ async def delete_server_now(request: Request, authz: Authz, server_id: str, acti
             )
             if local:
                 server_actions.delete_locally(s, server_id)
-                return instance, False
-            return instance, True
+                return instance, False, True
+            return instance, True, False
 
-    instance, remote = await run_in_threadpool(begin)
+    instance, remote, deleted_here = await run_in_threadpool(begin)
     if not remote:
+        if deleted_here:  # no host will free the ports and allocations: do it here
+            await local_cleanup(request)(server_id)
         return
     rpc = request.app.state.compute_rpc
     await rpc.run_action(authz.ctx, instance.host, server_id, "delete", rid)

@@ -4,6 +4,7 @@ from kumo.common.policy import RuleDefault
 from kumo.compute.policies import base
 from kumo.compute.policies import flavors as r_flavors
 from kumo.compute.policies import hosts as r_hosts
+from kumo.compute.policies import images as c_images
 from kumo.compute.policies import keypairs as r_keypairs
 from kumo.compute.policies import quotas as r_quotas
 from kumo.compute.policies import server_details as s_server_details
@@ -19,4 +20,5 @@ RULES: list[RuleDefault] = [
     *r_hosts.RULES,
     *s_servers.RULES,
     *s_server_details.RULES,
+    *c_images.RULES,
 ]

@@ -25,6 +25,7 @@ from kumo.common.clients.image import ImageClient
 from kumo.common.clients.placement import PlacementClient, provider_uuid
 from kumo.common.config import Settings
 from kumo.common.db import Database
+from kumo.common.faults import fault_point
 from kumo.compute import dbwork, journey
 from kumo.compute.db.instances import Instance
 from kumo.compute.rpcapi import compute_topic
@@ -281,6 +282,7 @@ class SchedulerManager:
         attempt: int,
     ) -> str | None:
         select_event = journey.event_name("9-11")
+        fault_point(select_event)
         await self._event_start(uuid, request_id, select_event)
         try:
             view, group = await asyncio.to_thread(self._load, uuid)
@@ -306,6 +308,7 @@ class SchedulerManager:
         )
         cast_event = journey.event_name("12")
         await self._event_start(uuid, request_id, cast_event)
+        fault_point(cast_event)
         await self.bus.cast(
             compute_topic(host.host, self.prefix),
             "build_and_run_instance",

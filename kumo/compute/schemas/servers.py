@@ -28,8 +28,9 @@ def _name(value: str) -> str:
 
 def _count(value: Any) -> int:
     # Nova takes integers and their string form ("2") for min_count/max_count.
-    if isinstance(value, bool):
-        raise ValueError("must be an integer")
+    if isinstance(value, bool | float) or (isinstance(value, str) and not value.isdigit()):
+        # 2.5 (or 2.0) is not an integer in Nova's schema; int() would truncate it.
+        raise ValueError(f"{value!r} is not of type 'integer'")
     try:
         number = int(value)
     except (TypeError, ValueError):
@@ -139,8 +140,9 @@ class ServerCreateBody(RequestModel):
     @field_validator("accessIPv6")
     @classmethod
     def _v6(cls, value: str | None) -> str | None:
+        # Nova stores the canonical form (RFC 5952): "0:0::babe:220.12.22.2" → "::babe:dc0c:1602".
         if value:
-            ipaddress.IPv6Address(value)
+            return str(ipaddress.IPv6Address(value))
         return value
 
     @field_validator("metadata")
@@ -193,8 +195,9 @@ class ServerUpdateBody(RequestModel):
     @field_validator("accessIPv6")
     @classmethod
     def _v6(cls, value: str | None) -> str | None:
+        # Nova stores the canonical form (RFC 5952): "0:0::babe:220.12.22.2" → "::babe:dc0c:1602".
         if value:
-            ipaddress.IPv6Address(value)
+            return str(ipaddress.IPv6Address(value))
         return value
 
 

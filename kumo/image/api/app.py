@@ -9,7 +9,7 @@ from kumo.common.config import Settings
 from kumo.common.db import Database
 from kumo.common.web import ServiceApp
 from kumo.image import policies
-from kumo.image.api import discovery, image_data, images, members, schemas, versions
+from kumo.image.api import discovery, image_data, images, members, metadefs, schemas, versions
 from kumo.image.api.errors import render_error
 
 ROUTERS: list[APIRouter] = [
@@ -19,6 +19,7 @@ ROUTERS: list[APIRouter] = [
     members.router,
     schemas.router,
     discovery.router,
+    metadefs.router,
 ]
 
 

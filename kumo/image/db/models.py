@@ -116,3 +116,29 @@ class ImageTask(Base):
     created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
     expires_at: Mapped[dt.datetime | None] = mapped_column(UTCDateTime)
+
+
+class MetadefNamespace(Base):
+    """A metadata definition namespace (Glance's metadefs catalog).
+
+    Glance keeps objects, properties, tags and resource type associations in
+    tables of their own; they are only ever read and written through their
+    namespace, so here they live in JSON members of the namespace row, keyed by
+    name (``resource_types`` by resource type name).
+    """
+
+    __tablename__ = "image_metadef_namespace"
+
+    id: Mapped[str] = mapped_column(String(36), primary_key=True)
+    namespace: Mapped[str] = mapped_column(String(80), unique=True)
+    display_name: Mapped[str | None] = mapped_column(String(80))
+    description: Mapped[str | None] = mapped_column(Text)
+    visibility: Mapped[str] = mapped_column(String(32), default="private")
+    protected: Mapped[bool] = mapped_column(Boolean, default=False)
+    owner: Mapped[str | None] = mapped_column(ID)
+    resource_types: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    properties: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    objects: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    tags: Mapped[dict[str, Any]] = mapped_column(JSONType)
+    created_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)
+    updated_at: Mapped[dt.datetime] = mapped_column(UTCDateTime, default=utcnow)

@@ -17,6 +17,7 @@ from kumo.network.api import (
     quotas,
     routers,
     security_groups,
+    service_providers,
     subnetpools,
     subnets,
     tags,
@@ -37,6 +38,7 @@ ROUTERS: list[APIRouter] = [
     quotas.router,
     ip_availability.router,
     tags.router,
+    service_providers.router,
 ]
 
 

@@ -199,7 +199,8 @@ def add_router_interface(
     if port_id:
         port = ports.get_port(db, port_id)
         common.ensure_visible(authz, "get_port", port, core.port_not_found(port_id))
-    info = routers.add_interface(db, router_id, subnet_id, port_id)
+    host = request.app.state.settings.compute_host
+    info = routers.add_interface(db, router_id, subnet_id, port_id, host)
     notify.publish_from_thread(request.app.state, "router", "update", router_id, info)
     return info
 

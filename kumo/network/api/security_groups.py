@@ -58,7 +58,8 @@ RULE_ATTRS: dict[str, Attr] = {
     "port_range_min": Attr(put=False, convert=_port),
     "port_range_max": Attr(put=False, convert=_port),
     "remote_ip_prefix": Attr(put=False, convert=v.optional(v.ip_prefix)),
-    "remote_group_id": Attr(put=False, convert=v.uuid_or_none),
+    # Neutron does not validate the form: an unknown id (UUID or not) is a 404.
+    "remote_group_id": Attr(put=False, convert=v.optional(v.string(255))),
     "remote_address_group_id": Attr(put=False, convert=v.one_of(None)),
     "description": Attr(put=False, convert=v.string(255), default=""),
     "project_id": Attr(put=False, convert=v.string(255)),

@@ -91,6 +91,11 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
         "Router abstraction for basic L3 forwarding between L2 Neutron networks and access to external networks via a NAT gateway.",
     ),
     ("security-group", "security-group", "The security groups extension."),
+    (
+        "service-type",
+        "Neutron Service Type Management",
+        "API for retrieving service providers for Neutron advanced services",
+    ),
     ("sorting", "Sorting support", "Extension that indicates that sorting is enabled."),
     (
         "standard-attr-description",
@@ -117,6 +122,8 @@ EXTENSIONS: tuple[tuple[str, str, str], ...] = (
         "Stateful security group",
         "Indicates if the security group is stateful or not",
     ),
+    # The older alias of network tags (same API as standard-attr-tag, for networks).
+    ("tag", "Tag support", "Enables to set tag on resources."),
     (
         "subnet-external-network",
         "Subnet External Network",

@@ -11,6 +11,7 @@ from kumo.network.policies import (
     quotas,
     routers,
     security_groups,
+    service_types,
     subnetpools,
     subnets,
 )
@@ -27,4 +28,5 @@ RULES: list[RuleDefault] = [
     *security_groups.RULES,
     *quotas.RULES,
     *network_ip_availability.RULES,
+    *service_types.RULES,
 ]

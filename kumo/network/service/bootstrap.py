@@ -116,7 +116,7 @@ def bootstrap_networks(settings: Settings, db: Database) -> dict[str, str]:
             .where(Port.device_id == router_id, IPAllocation.subnet_id == private_subnet)
         )
     if connected is None:
-        routers.add_interface(db, router_id, private_subnet, None)
+        routers.add_interface(db, router_id, private_subnet, None, settings.compute_host)
     log.info("networks bootstrapped: public %s, private %s, router1 %s", public, private, router_id)
     return {
         "public": public,

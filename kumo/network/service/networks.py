@@ -9,9 +9,18 @@ from sqlalchemy.orm import Session
 
 from kumo.common.db import Database
 from kumo.common.errors import ServiceUnavailable
-from kumo.network.db.models import IPAllocation, Network, Port, Router, Subnet
+from kumo.network.db.models import (
+    FloatingIP,
+    IPAllocation,
+    Network,
+    Port,
+    PortForwarding,
+    Router,
+    Subnet,
+)
 from kumo.network.service import core
 from kumo.network.service.core import conflict, invalid_input, network_not_found
+from kumo.network.service.routers import FLOATINGIP_OWNER
 
 #: VXLAN VNIs handed out to project networks (devstack's ``vni_ranges = 1:1000``).
 VNI_RANGE = (1, 1000)
@@ -21,8 +30,9 @@ DEFAULT_PHYSNET = "public"
 PHYSICAL_MTU = 1500
 VXLAN_OVERHEAD = 50
 NETWORK_TYPES = ("flat", "vlan", "vxlan")
-#: Ports Neutron deletes with their network instead of reporting it in use.
-AUTO_DELETED_OWNERS = ("network:dhcp",)
+#: Ports Neutron deletes with their network instead of reporting it in use (a floating
+#: IP's port goes with its floating IP, which an external network's deletion releases).
+AUTO_DELETED_OWNERS = ("network:dhcp", FLOATINGIP_OWNER)
 
 
 def max_mtu(network_type: str) -> int:
@@ -258,6 +268,16 @@ def delete_network(db: Database, net_id: str) -> None:
                 f"Unable to complete operation on network {net.id}. "
                 "There are one or more ports still in use on the network.",
             )
+        # Floating IPs of an external network are released with it (Neutron's L3 plugin
+        # deletes them before the network), associated or not.
+        fip_ids = list(
+            session.scalars(select(FloatingIP.id).where(FloatingIP.floating_network_id == net.id))
+        )
+        if fip_ids:
+            session.execute(delete(PortForwarding).where(PortForwarding.floatingip_id.in_(fip_ids)))
+            for fip_id in fip_ids:
+                core.drop_tags(session, "floatingips", fip_id)
+            session.execute(delete(FloatingIP).where(FloatingIP.id.in_(fip_ids)))
         subnet_ids = list(session.scalars(select(Subnet.id).where(Subnet.network_id == net.id)))
         session.execute(delete(IPAllocation).where(IPAllocation.network_id == net.id))
         session.execute(delete(Port).where(Port.network_id == net.id))

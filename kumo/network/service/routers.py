@@ -281,10 +281,25 @@ def subnet_facts(db: Database, subnet_id: str) -> dict[str, Any]:
         }
 
 
+def _bind_to_host(port: Port, host: str) -> None:
+    """Bind a router port to the host that serves the router: it is then ACTIVE.
+
+    Neutron's L3 agent binds a legacy router's ports to its own host; Kumo's routers
+    are served by the one network node (this host), so the binding is known at once.
+    """
+    port.binding_host_id = host
+    port.binding_vif_type = ports.VIF_TYPE
+    port.binding_vif_details = {"port_filter": True}
+    port.status = "ACTIVE"
+
+
 def add_interface(
-    db: Database, router_id: str, subnet_id: str | None, port_id: str | None
+    db: Database, router_id: str, subnet_id: str | None, port_id: str | None, host: str
 ) -> dict[str, Any]:
-    """Connect a subnet (a new port on its gateway address) or an existing port."""
+    """Connect a subnet (a new port on its gateway address) or an existing port.
+
+    The interface port is bound to ``host``, the host that serves routers.
+    """
 
     def work(session: Session) -> dict[str, Any]:
         router = load(session, router_id)
@@ -307,6 +322,7 @@ def add_interface(
             _check_overlap(router, existing, [s for s in new_subnets if s is not None])
             port.device_id = router.id
             port.device_owner = INTERFACE_OWNER
+            _bind_to_host(port, host)
             core.touch(port)
         else:
             assert subnet_id is not None
@@ -333,6 +349,7 @@ def add_interface(
                     "device_id": router.id,
                     "fixed_ips": [{"subnet_id": subnet.id, "ip_address": subnet.gateway_ip}],
                     "project_id": router.project_id,
+                    "binding:host_id": host,
                 },
                 is_admin=True,
             )

@@ -145,10 +145,11 @@ def find(
                 *(q.with_only_columns(ResourceProvider.root_provider_id) for _g, _r, q in queries)
             ).subquery()
             col = trees.c[0]
-            picked = list(conn.execute(select(col).order_by(col).limit(req.limit)).scalars())
-            if not picked:
-                return Candidates([], {})
-            restrict = _ids_clause(ResourceProvider.root_provider_id, set(picked))
+            # The limit-th tree in id order bounds every tree needed: one number
+            # instead of a long IN list (no bound when fewer trees qualify).
+            last = conn.execute(select(col).order_by(col).limit(1).offset(req.limit - 1)).scalar()
+            if last is not None:
+                restrict = [ResourceProvider.root_provider_id <= last]
         found: dict[tuple[int, int], dict[int, list[_Row]]] = {}
         rows_by_key: dict[tuple[int, int], _Row] = {}
         known: dict[int, tuple[str, int | None, int]] = {}  # id → (uuid, parent, root)

@@ -66,6 +66,26 @@ def connect(
     return done.stdout.strip() or f"ERROR {done.stderr.strip()[-200:]}"
 
 
+def connect_ok(host: str, port: int, *, netns: str | None, source: str = "") -> str:
+    """Like :func:`connect` for a connection that must work: up to 3 tries on a busy host."""
+    answer = ""
+    for _ in range(3):
+        answer = connect(host, port, netns=netns, source=source, timeout=5)
+        if not answer.startswith("ERROR"):
+            break
+    return answer
+
+
+def listen(netns: str | None, port: int, text: str, bind: str) -> subprocess.Popen[str]:
+    """A TCP listener (in ``netns``, or on the host) answering ``<text> <peer ip>``."""
+    argv = [sys.executable, "-c", LISTENER, str(port), text, bind]
+    full = ["ip", "netns", "exec", netns, *argv] if netns else argv
+    proc = subprocess.Popen(full, stdout=subprocess.PIPE, text=True)
+    assert proc.stdout is not None
+    assert proc.stdout.readline().strip() == "ready"
+    return proc
+
+
 @dataclass
 class Guest:
     """A namespace plugged into a Kumo bridge through a tap-named veth, like a QEMU guest."""
@@ -80,11 +100,7 @@ class Guest:
 
     def listen(self, port: int, text: str, bind: str = "0.0.0.0") -> None:  # noqa: S104
         """Start a TCP listener answering ``<text> <peer ip>``; wait until it listens."""
-        argv = ["ip", "netns", "exec", self.netns, sys.executable, "-c", LISTENER]
-        proc = subprocess.Popen([*argv, str(port), text, bind], stdout=subprocess.PIPE, text=True)
-        self.listeners.append(proc)
-        assert proc.stdout is not None
-        assert proc.stdout.readline().strip() == "ready"
+        self.listeners.append(listen(self.netns, port, text, bind))
 
     def stop(self) -> None:
         for proc in self.listeners:

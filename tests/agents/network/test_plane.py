@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 
+from kumo.agents.network.dhcp import DhcpServer
 from kumo.agents.network.linux import ip, names, nft
 from kumo.agents.network.plane import DataPlane
 from tests.agents.network import netlab
@@ -70,19 +71,51 @@ def test_guest_gets_its_address_by_dhcp(
     script = state_dir / "udhcpc.sh"
     script.write_text('#!/bin/sh\necho "$1 ip=$ip router=$router dns=$dns" >> "$0.log"\n')
     script.chmod(0o755)
-    netlab.sh("busybox", "udhcpc", "-i", "eth0", "-n", "-q", "-f", "-t", "10", "-T", "1",
-              "-s", str(script), netns=guest.netns)
+    netlab.sh(
+        "busybox",
+        "udhcpc",
+        "-i",
+        "eth0",
+        "-n",
+        "-q",
+        "-f",
+        "-t",
+        "10",
+        "-T",
+        "1",
+        "-s",
+        str(script),
+        netns=guest.netns,
+    )
     log = (state_dir / "udhcpc.sh.log").read_text()
     assert "bound ip=10.90.1.11 router=10.90.1.1 dns=10.90.1.2" in log
-    # A port change rewrites the hosts file and HUPs dnsmasq, keeping the same process.
-    from kumo.agents.network.dhcp import DhcpServer
-
+    # A port change rewrites the hosts file; dnsmasq runs on with the lease kept.
     server = DhcpServer(state_dir, topo.net["id"])
-    pid = server.pid()
     topo.g2["fixed_ips"][0]["ip_address"] = "10.90.1.42"
     assert f"dhcp {topo.net['id']}" in plane.apply(topo.state)
-    assert server.pid() == pid
+    assert server.pid() is not None
     assert "10.90.1.42" in server.hostsfile.read_text()
+    assert "10.90.1.11" in server.leasefile.read_text()
+    # Renewing the lease works against the new process.
+    netlab.sh(
+        "busybox",
+        "udhcpc",
+        "-i",
+        "eth0",
+        "-n",
+        "-q",
+        "-f",
+        "-t",
+        "10",
+        "-T",
+        "1",
+        "-s",
+        str(script),
+        netns=guest.netns,
+    )
+    assert log.count("bound ip=10.90.1.11") < (state_dir / "udhcpc.sh.log").read_text().count(
+        "bound ip=10.90.1.11"
+    )
 
 
 def test_floating_ip_reaches_guest_from_host(
@@ -91,7 +124,7 @@ def test_floating_ip_reaches_guest_from_host(
     _up(state_dir, topo, guests)
     guests[0].listen(8080, "g1")
     # The host reaches the floating IP through kbr-ext; the guest sees the host's address.
-    assert netlab.connect("203.0.113.20", 8080, netns=None, timeout=5) == "g1 203.0.113.1"
+    assert netlab.connect_ok("203.0.113.20", 8080, netns=None) == "g1 203.0.113.1"
 
 
 @pytest.mark.skipif(not _bridge_nf_on(), reason="br_netfilter bridge-nf-call-iptables is off")
@@ -104,18 +137,24 @@ def test_security_groups_filter_and_stop_spoofing(
     g1.listen(9090, "g1-closed")
     g2.listen(7070, "g2")
     # web group: 8080 open to all, 9090 not.
-    assert netlab.connect("10.90.1.11", 8080, netns=g2.netns) == "g1 10.90.1.12"
+    assert netlab.connect_ok("10.90.1.11", 8080, netns=g2.netns) == "g1 10.90.1.12"
     assert netlab.connect("10.90.1.11", 9090, netns=g2.netns, timeout=1).startswith("ERROR")
     # default group: only members of the group may reach g2; g1 is not one.
     assert netlab.connect("10.90.1.12", 7070, netns=g1.netns, timeout=1).startswith("ERROR")
     topo.sg_web["security_group_rules"].append(
-        netlab.rule(topo.sg_web, "ingress", protocol="tcp", port_range_min=9090,
-                    port_range_max=9090, remote_group_id=topo.sg_default["id"])
+        netlab.rule(
+            topo.sg_web,
+            "ingress",
+            protocol="tcp",
+            port_range_min=9090,
+            port_range_max=9090,
+            remote_group_id=topo.sg_default["id"],
+        )
     )
     started = time.monotonic()
     plane.apply(topo.state)
     assert time.monotonic() - started < 5
-    assert netlab.connect("10.90.1.11", 9090, netns=g2.netns) == "g1-closed 10.90.1.12"
+    assert netlab.connect_ok("10.90.1.11", 9090, netns=g2.netns) == "g1-closed 10.90.1.12"
     # Spoofing: g2 sends from an address that is not its own → dropped.
     netlab.sh("ip", "addr", "add", "10.90.1.99/24", "dev", "eth0", netns=g2.netns)
     spoofed = netlab.connect("10.90.1.11", 8080, netns=g2.netns, source="10.90.1.99", timeout=1)
@@ -123,6 +162,44 @@ def test_security_groups_filter_and_stop_spoofing(
     # ...unless the address is an allowed address pair of the port.
     topo.g2["allowed_address_pairs"] = [{"ip_address": "10.90.1.99"}]
     plane.apply(topo.state)
-    assert netlab.connect("10.90.1.11", 8080, netns=g2.netns, source="10.90.1.99") == (
+    assert netlab.connect_ok("10.90.1.11", 8080, netns=g2.netns, source="10.90.1.99") == (
         "g1 10.90.1.99"
     )
+
+
+def test_router_connects_networks_and_snats_to_the_outside(
+    state_dir: Path, topo: netlab.Topology, guests: list[netlab.Guest]
+) -> None:
+    # A second private network on the same router, with one guest.
+    net_b = {"id": netlab.uid(), "name": "private-b", "mtu": 1450}
+    sub_b = {
+        "id": netlab.uid(),
+        "network_id": net_b["id"],
+        "cidr": "10.90.2.0/24",
+        "gateway_ip": "10.90.2.1",
+        "enable_dhcp": False,
+    }
+    rif_b = netlab.port(
+        net_b, sub_b, "10.90.2.1", 21, "network:router_interface", topo.router["id"]
+    )
+    g3 = netlab.port(
+        net_b, sub_b, "10.90.2.13", 23, "compute:nova", security_groups=[topo.sg_web["id"]]
+    )
+    topo.state.networks.append(net_b)
+    topo.state.subnets.append(sub_b)
+    topo.state.ports += [rif_b, g3]
+    guests.append(netlab.make_guest(topo.tag, "g3", g3, prefixlen=24, gateway="10.90.2.1"))
+    _up(state_dir, topo, guests)
+    g3_guest, g1, g2 = guests
+    g1.listen(8080, "g1")
+    # East-west through the router: no NAT, the guest sees the other network's address.
+    assert netlab.connect_ok("10.90.1.11", 8080, netns=g3_guest.netns) == "g1 10.90.2.13"
+    # North: a guest without a floating IP leaves as the router's gateway address,
+    # a guest with one as its floating IP (a listener on Kumo's external bridge).
+    host = netlab.listen(None, 18080, "host", "203.0.113.1")
+    try:
+        assert netlab.connect_ok("203.0.113.1", 18080, netns=g2.netns) == "host 203.0.113.10"
+        assert netlab.connect_ok("203.0.113.1", 18080, netns=g1.netns) == "host 203.0.113.20"
+    finally:
+        host.kill()
+        host.wait(timeout=10)

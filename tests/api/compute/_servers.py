@@ -38,9 +38,15 @@ FAKE_NODE = "fake-node-1"
 #: A bootable image, a queued (not active) image.
 CIRROS = "5c3d1f8e-1111-4c8e-9a6b-000000000001"
 QUEUED = "5c3d1f8e-2222-4c8e-9a6b-000000000002"
+BIG_RAM = "5c3d1f8e-3333-4c8e-9a6b-000000000003"
+BIG_DISK = "5c3d1f8e-4444-4c8e-9a6b-000000000004"
 IMAGES: dict[str, dict[str, Any]] = {
     CIRROS: {"id": CIRROS, "status": "active", "name": "cirros"},
     QUEUED: {"id": QUEUED, "status": "queued", "name": "empty"},
+    #: needs more memory (min_ram) than flavor 1 (m1.tiny, 512 MB) has.
+    BIG_RAM: {"id": BIG_RAM, "status": "active", "name": "big-ram", "min_ram": 513},
+    #: needs more disk (min_disk) than flavor 1 (1 GB) has.
+    BIG_DISK: {"id": BIG_DISK, "status": "active", "name": "big-disk", "min_disk": 2},
 }
 
 #: What each host-side action leaves behind: (vm_state, power_state).
@@ -180,6 +186,42 @@ async def fake_image_lookup(ctx: RequestContext, image_id: str) -> dict[str, Any
     return IMAGES[image_id]
 
 
+class FakeImageStore:
+    """The image API's records of snapshots and backups, in a dict (newest last)."""
+
+    def __init__(self) -> None:
+        self.images: dict[str, dict[str, Any]] = {}
+
+    async def create(self, ctx: RequestContext, body: dict[str, Any]) -> dict[str, Any]:
+        image = {**body, "status": "queued", "created_at": f"{len(self.images):06d}"}
+        self.images[str(body["id"])] = image
+        return image
+
+    async def backups(
+        self, ctx: RequestContext, instance_uuid: str, backup_type: str
+    ) -> list[dict[str, Any]]:
+        found = [
+            i
+            for i in self.images.values()
+            if i.get("instance_uuid") == instance_uuid
+            and i.get("image_type") == "backup"
+            and i.get("backup_type") == backup_type
+        ]
+        return sorted(found, key=lambda i: str(i["created_at"]), reverse=True)
+
+    async def delete(self, ctx: RequestContext, image_id: str) -> None:
+        self.images.pop(image_id, None)
+
+
+#: the security groups every project has in the fake networking API (besides "default").
+SECURITY_GROUPS = {"web", "db"}
+
+
+async def fake_security_group_check(ctx: RequestContext, wanted: list[str]) -> list[str]:
+    """The networking API's security groups, reduced to :data:`SECURITY_GROUPS`."""
+    return [w for w in wanted if w != "default" and w not in SECURITY_GROUPS]
+
+
 class ServersCaller:
     """One user's view of the compute API."""
 
@@ -250,6 +292,9 @@ class ServersCloud:
     demo: ServersCaller
     alt: ServersCaller
     app_state: Any
+    image_store: FakeImageStore
+    #: servers the API deleted itself and freed the ports/allocations of
+    locally_cleaned: list[str]
 
 
 @pytest.fixture
@@ -260,6 +305,15 @@ def servers_cloud(ident: Identity) -> Iterator[ServersCloud]:
     rpc = FakeComputeRPC(db)
     compute.app.state.compute_rpc = rpc
     compute.app.state.image_lookup = fake_image_lookup
+    compute.app.state.security_group_check = fake_security_group_check
+    cleaned: list[str] = []
+
+    async def record_cleanup(server_id: str) -> None:
+        cleaned.append(server_id)
+
+    compute.app.state.local_cleanup = record_cleanup
+    image_store = FakeImageStore()
+    compute.app.state.image_store = image_store
     flavors.bootstrap_flavors(db)
     with db.writer() as s:
         hosts.report_service(s, FAKE_HOST, "nova-compute")
@@ -276,4 +330,6 @@ def servers_cloud(ident: Identity) -> Iterator[ServersCloud]:
             demo=ServersCaller(client, issue(client, "demo")),
             alt=ServersCaller(client, issue(client, "alt_demo")),
             app_state=compute.app.state,
+            image_store=image_store,
+            locally_cleaned=cleaned,
         )

@@ -156,6 +156,18 @@ def test_resize_validation(servers_cloud: ServersCloud) -> None:
     assert same.json()["badRequest"]["message"] == "When resizing, instances must change flavor!"
     assert c.demo.action(sid, {"resize": {"flavorRef": "nope"}}).status_code == 400
     assert c.demo.action(sid, {"resize": {}}).status_code == 400
+    bad_disk = {"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "SOMETIMES"}}
+    assert c.demo.action(sid, bad_disk).status_code == 400
+
+
+def test_resize_keeps_the_requested_disk_config(servers_cloud: ServersCloud) -> None:
+    # tempest ServerDiskConfigTestJSON.test_resize_server_from_manual_to_auto
+    c = servers_cloud
+    sid = c.demo.boot(**{"OS-DCF:diskConfig": "MANUAL"})["id"]
+    body = {"resize": {"flavorRef": "2", "OS-DCF:diskConfig": "AUTO"}}
+    assert c.demo.action(sid, body).status_code == 202
+    server = c.demo.wait_status(sid, "VERIFY_RESIZE")
+    assert server["OS-DCF:diskConfig"] == "AUTO"
 
 
 def test_lock_refuses_actions_of_non_admins(servers_cloud: ServersCloud) -> None:
@@ -204,6 +216,37 @@ def test_create_image_and_backup(servers_cloud: ServersCloud) -> None:
     assert backup.status_code == 202 and "image_id" in backup.json()
     assert c.demo.action(sid, {"createBackup": {"name": "b"}}).status_code == 400
     assert c.demo.action(sid, {"createImage": {}}).status_code == 400
+    # tempest test_create_image_specify_invalid_metadata
+    bad_meta = {"createImage": {"name": "x", "metadata": {"": ""}}}
+    assert c.demo.action(sid, bad_meta).status_code == 400
+
+
+def test_create_image_records_the_image_before_answering(servers_cloud: ServersCloud) -> None:
+    # Nova's API creates the queued image itself (the host only uploads), so the id it
+    # answers with is already an image (tempest test_create_backup / images tests).
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    resp = c.demo.action(sid, {"createImage": {"name": "snap", "metadata": {"k": "v"}}}, "2.45")
+    image = c.image_store.images[resp.json()["image_id"]]
+    assert image["name"] == "snap" and image["k"] == "v"
+    assert image["instance_uuid"] == sid and image["image_type"] == "snapshot"
+    assert image["base_image_ref"] == CIRROS
+    # the fake host uploads raw data: the image API refuses data that does not match
+    assert (image["disk_format"], image["container_format"]) == ("raw", "bare")
+
+
+def test_backup_rotation_keeps_the_newest(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    made = []
+    for n in range(3):
+        body = {"createBackup": {"name": f"b{n}", "backup_type": "daily", "rotation": 2}}
+        resp = c.demo.action(sid, body, "2.45")
+        assert resp.status_code == 202, resp.text
+        made.append(resp.json()["image_id"])
+        image = c.image_store.images[made[-1]]
+        assert image["image_type"] == "backup" and image["backup_type"] == "daily"
+    assert set(c.image_store.images) == set(made[1:])  # the first was rotated out
 
 
 def test_console_output(servers_cloud: ServersCloud) -> None:
@@ -269,3 +312,27 @@ def test_policy_and_unknown_actions(servers_cloud: ServersCloud) -> None:
     assert "There is no such action: fly" in unknown.json()["badRequest"]["message"]
     assert c.demo.action(sid, {"reboot": {"type": "GENTLE"}}).status_code == 400
     assert c.demo.action(sid, {"reboot": None}).status_code == 400
+
+
+def test_add_and_remove_security_groups(servers_cloud: ServersCloud) -> None:
+    # tempest ServerActionsTestOtherA.test_remove_server_all_security_groups
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    assert c.demo.get(f"/servers/{sid}").json()["server"]["security_groups"] == [
+        {"name": "default"}
+    ]
+    assert c.demo.action(sid, {"addSecurityGroup": {"name": "web"}}).status_code == 202
+    again = c.demo.action(sid, {"addSecurityGroup": {"name": "web"}})
+    assert again.status_code == 400 and "already associated" in again.text
+    names = [g["name"] for g in c.demo.get(f"/servers/{sid}").json()["server"]["security_groups"]]
+    assert names == ["default", "web"]
+    for name in ("default", "web"):
+        resp = c.demo.action(sid, {"removeSecurityGroup": {"name": name}})
+        assert resp.status_code == 202, resp.text
+    assert "security_groups" not in c.demo.get(f"/servers/{sid}").json()["server"]
+    missing = c.demo.action(sid, {"removeSecurityGroup": {"name": "web"}})
+    assert missing.status_code == 400 and "not associated" in missing.text
+    assert c.alt.action(sid, {"addSecurityGroup": {"name": "web"}}).status_code == 404
+    unknown = c.demo.action(sid, {"addSecurityGroup": {"name": "nope"}})
+    assert unknown.status_code == 404 and "Security group nope not found." in unknown.text
+    assert c.demo.action(sid, {"addSecurityGroup": {}}).status_code == 400

@@ -93,3 +93,6 @@ def test_sorting_and_pagination(servers_cloud: ServersCloud) -> None:
     assert [ids[s["id"]] for s in rest] == ["b"]
     assert c.demo.get("/servers", params={"marker": "nope"}).status_code == 400
     assert c.demo.get("/servers", params={"limit": "x"}).status_code == 400
+    # limit=0 is an empty page, not "no limit" (tempest test_list_servers_filter_by_zero_limit)
+    zero = c.demo.get("/servers", params={"limit": 0}).json()
+    assert zero["servers"] == [] and "servers_links" not in zero

@@ -98,6 +98,10 @@ def test_simple_tenant_usage(servers_cloud: ServersCloud) -> None:
     assert bad.status_code == 400
     empty = c.admin.get("/os-simple-tenant-usage/none", params=params).json()
     assert empty == {"tenant_usage": {}}
+    # an empty tenant id is 404, not a redirect to the list (tempest
+    # TenantUsagesNegativeTestJSON.test_get_usage_tenant_with_empty_tenant_id).
+    no_id = c.admin.get("/os-simple-tenant-usage/", params=params)
+    assert no_id.status_code == 404, no_id.text
 
 
 def test_server_password(servers_cloud: ServersCloud) -> None:
@@ -113,3 +117,16 @@ def test_server_password(servers_cloud: ServersCloud) -> None:
     assert c.alt.get(path).status_code == 404
     assert c.demo.delete(path).status_code == 204
     assert c.demo.get(path).json() == {"password": ""}
+
+
+def test_diagnostics_are_for_admins_and_not_implemented(servers_cloud: ServersCloud) -> None:
+    # tempest ServerDiagnosticsNegativeTest: a member gets 403 (the route existed not at all)
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    assert c.demo.get(f"/servers/{sid}/diagnostics").status_code == 403
+    resp = c.admin.get(f"/servers/{sid}/diagnostics")
+    assert resp.status_code == 501
+    assert "not implemented" in resp.json()["notImplemented"]["message"]
+    assert (
+        c.admin.get("/servers/00000000-0000-0000-0000-000000000000/diagnostics").status_code == 404
+    )

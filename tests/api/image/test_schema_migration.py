@@ -7,7 +7,14 @@ from alembic.migration import MigrationContext
 
 from kumo.common.db import Base, Database
 
-IMAGE_TABLES = {"image", "image_property", "image_tag", "image_member", "image_task"}
+IMAGE_TABLES = {
+    "image",
+    "image_property",
+    "image_tag",
+    "image_member",
+    "image_task",
+    "image_metadef_namespace",
+}
 
 
 def _table_of(diff: object) -> str | None:

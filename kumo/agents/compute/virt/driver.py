@@ -40,6 +40,15 @@ class GuestSpec:
     user_data: str | None = None
     key_data: str | None = None
     metadata: dict[str, str] = field(default_factory=dict)
+    #: The guest's hostname (the server's, as Nova sanitises the name).
+    hostname: str | None = None
+    key_name: str | None = None
+    project_id: str = ""
+    flavor_name: str = ""
+    ephemeral_gb: int = 0
+    swap_mb: int = 0
+    #: Attach a config drive (the server asked for one, or ``force_config_drive``).
+    config_drive: bool = True
 
 
 @dataclass

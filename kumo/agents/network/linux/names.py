@@ -19,9 +19,10 @@ ROUTER_VETH = "kvr-"  # host end of a router interface
 GATEWAY_VETH = "kvg-"  # host end of a router's external gateway
 VXLAN = "kvx-"
 VLAN = "kvl-"
+TRUNK = "ktk-"  # a Kumo-made trunk standing in for a NIC (single-host VLAN networks)
 
 #: Every host-side device name prefix Kumo uses.
-DEVICE_PREFIXES = (BRIDGE, TAP, DHCP_VETH, ROUTER_VETH, GATEWAY_VETH, VXLAN, VLAN)
+DEVICE_PREFIXES = (BRIDGE, TAP, DHCP_VETH, ROUTER_VETH, GATEWAY_VETH, VXLAN, VLAN, TRUNK)
 
 #: The bridge of the single-host external (flat) network.
 EXTERNAL_BRIDGE = "kbr-ext"

@@ -108,9 +108,28 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_image_task")),
     )
     op.create_index(op.f("ix_image_task_image_id"), "image_task", ["image_id"])
+    op.create_table(
+        "image_metadef_namespace",
+        sa.Column("id", sa.String(length=36), nullable=False),
+        sa.Column("namespace", sa.String(length=80), nullable=False),
+        sa.Column("display_name", sa.String(length=80), nullable=True),
+        sa.Column("description", sa.Text(), nullable=True),
+        sa.Column("visibility", sa.String(length=32), nullable=False),
+        sa.Column("protected", sa.Boolean(), nullable=False),
+        sa.Column("owner", sa.String(length=64), nullable=True),
+        sa.Column("resource_types", JSONType, nullable=False),
+        sa.Column("properties", JSONType, nullable=False),
+        sa.Column("objects", JSONType, nullable=False),
+        sa.Column("tags", JSONType, nullable=False),
+        sa.Column("created_at", UTCDateTime(), nullable=False),
+        sa.Column("updated_at", UTCDateTime(), nullable=False),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_image_metadef_namespace")),
+        sa.UniqueConstraint("namespace", name=op.f("uq_image_metadef_namespace_namespace")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("image_metadef_namespace")
     op.drop_index(op.f("ix_image_task_image_id"), table_name="image_task")
     op.drop_table("image_task")
     op.drop_index(op.f("ix_image_member_member"), table_name="image_member")

@@ -84,6 +84,24 @@ _POWER_STATES = {
 MAX_CONSOLE_BYTES = 100 * 1024  # Nova's cap on os-getConsoleOutput
 
 
+async def _run_daemonizing(command: list[str], output: Path, timeout: float) -> None:
+    """Run QEMU with ``-daemonize`` until its parent exits; VirtError with its output."""
+    with output.open("ab") as stream:
+        proc = await asyncio.create_subprocess_exec(
+            *command, stdin=asyncio.subprocess.DEVNULL, stdout=stream, stderr=stream
+        )
+    try:
+        code = await asyncio.wait_for(proc.wait(), timeout)
+    except TimeoutError as exc:
+        with contextlib.suppress(ProcessLookupError):
+            proc.kill()
+        await proc.wait()
+        raise VirtError(f"QEMU did not start within {timeout:g} s") from exc
+    if code != 0:
+        text = output.read_text(errors="replace").strip()[-2000:]
+        raise VirtError(f"QEMU failed to start (exit status {code}): {text}")
+
+
 class NicHook(Protocol):
     """The network data plane's hook: QEMU arguments for a guest's NICs (taps)."""
 
@@ -274,8 +292,10 @@ class QemuDriver(VirtDriver):
     ) -> int:
         self._clear_runtime_files(files)
         command = qemu_command(self.qemu, boot, files, incoming=incoming)
-        # -daemonize returns once the guest is set up (or failed to be), with errors on stderr.
-        await run(*command, timeout=60)
+        # -daemonize returns once the guest is set up (or failed to be), with errors on
+        # stderr. Its output goes to a file, not a pipe: the daemon may keep the pipe
+        # open, and some event loops (uvloop) then wait for its EOF forever.
+        await _run_daemonizing(command, files.path / "qemu.log", timeout=60)
         pid = files.pid()
         if pid is None or not process.alive(pid):
             raise VirtError(f"QEMU for {files.uuid} exited right after starting")
@@ -340,11 +360,12 @@ class QemuDriver(VirtDriver):
         if disk_format in ("qcow2", "raw"):
             base = await self.images.fetch(guest.image)
         await create_overlay(files.disk, guest.root_gb, base, disk_format or "qcow2")
-        try:
-            metadata = instance_metadata(guest, availability_zone=self.availability_zone)
-            await asyncio.to_thread(write_config_drive, metadata, files.config_drive)
-        except ConfigDriveError as exc:
-            raise VirtError(str(exc)) from exc
+        if getattr(guest, "config_drive", True):
+            try:
+                metadata = instance_metadata(guest, availability_zone=self.availability_zone)
+                await asyncio.to_thread(write_config_drive, metadata, files.config_drive)
+            except ConfigDriveError as exc:
+                raise VirtError(str(exc)) from exc
         accel = (await asyncio.to_thread(lambda: self.accelerator)).name
         return BootConfig(
             uuid=guest.uuid,

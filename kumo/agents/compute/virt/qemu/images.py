@@ -11,6 +11,7 @@ and kept read-only under ``<state_dir>/_base/<image id>``.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import json
 import os
@@ -40,7 +41,8 @@ async def run(*command: str, timeout: float = 600.0) -> str:
     try:
         out, err = await asyncio.wait_for(process.communicate(), timeout)
     except TimeoutError as exc:
-        process.kill()
+        with contextlib.suppress(ProcessLookupError):
+            process.kill()
         await process.wait()
         raise VirtError(f"{command[0]} did not finish within {timeout:g} s") from exc
     if process.returncode != 0:

@@ -1,0 +1,177 @@
+"""The network agent: bus endpoint on ``network-agent`` plus a reconcile loop.
+
+Every ``<resource>_<action>`` cast from the API's notify hook (for example
+``port_update``) only wakes the loop; the loop fetches the whole desired state
+and lets :class:`~kumo.agents.network.plane.DataPlane` apply the difference, so
+events can be lost, repeated or reordered without harm. A periodic resync
+(``resync_interval``) repairs drift, and the first pass on start rebuilds
+everything after a crash.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import re
+import time
+from collections.abc import Awaitable, Callable
+from typing import Any
+
+import httpx
+
+from kumo.agents.network.linux import names
+from kumo.agents.network.metadata_proxy import Instance, MetadataProxy
+from kumo.agents.network.plane import DataPlane
+from kumo.agents.network.source import ApiStateSource
+from kumo.agents.network.state import ROUTER_INTERFACE_OWNERS, DesiredState, is_guest_port
+from kumo.common.bus import Bus
+from kumo.common.clients.base import ServiceSession
+from kumo.common.config import Settings
+
+log = logging.getLogger(__name__)
+
+#: The bus topic the API's notify hook casts on.
+TOPIC = "network-agent"
+_EVENT = re.compile(
+    r"^(network|subnet|subnetpool|port|router|floatingip|security_group|security_group_rule"
+    r"|port_forwarding)_(create|update|delete|add_interface|remove_interface)$"
+)
+
+
+class NetworkAgent:
+    """Keeps this host's data plane equal to the API's state."""
+
+    def __init__(
+        self,
+        plane: DataPlane,
+        fetch: Callable[[], Awaitable[DesiredState]],
+        *,
+        proxy: MetadataProxy | None = None,
+        resync_interval: float = 30.0,
+    ) -> None:
+        self.plane = plane
+        self.fetch = fetch
+        self.proxy = proxy
+        self.resync_interval = resync_interval
+        self.passes = 0
+        self.last_changes: list[str] = []
+        self.events: list[str] = []
+        self._wake = asyncio.Event()
+        self._lock = asyncio.Lock()
+        self._task: asyncio.Task[None] | None = None
+
+    # The bus endpoint: any known "<resource>_<action>" wakes the loop.
+
+    def __getattr__(self, name: str) -> Callable[..., None]:
+        if not _EVENT.match(name):
+            raise AttributeError(name)
+
+        def notified(**payload: Any) -> None:
+            self.events.append(name)
+            self._wake.set()
+
+        return notified
+
+    def resync(self) -> None:
+        """Ask for a full reconcile now (also callable over the bus)."""
+        self._wake.set()
+
+    async def reconcile(self) -> list[str]:
+        """Fetch the desired state and apply the difference; what changed."""
+        async with self._lock:
+            state = await self.fetch()
+            changes = await asyncio.to_thread(self.plane.apply, state)
+            if self.proxy is not None:
+                await self._sync_proxy(state)
+            self.passes += 1
+            self.last_changes = changes
+            if changes:
+                log.info("network agent applied %d change(s): %s", len(changes), changes[:10])
+            return changes
+
+    async def _sync_proxy(self, state: DesiredState) -> None:
+        assert self.proxy is not None
+        wanted: dict[str, dict[str, Instance]] = {}
+        for router in state.routers:
+            rid = str(router["id"])
+            networks = {
+                str(p["network_id"])
+                for p in state.ports
+                if p.get("device_id") == rid and p.get("device_owner") in ROUTER_INTERFACE_OWNERS
+            }
+            instances = {}
+            for port in state.ports:
+                if port["network_id"] in networks and is_guest_port(port):
+                    project = str(port.get("project_id") or port.get("tenant_id") or "")
+                    for fixed in port.get("fixed_ips", []):
+                        instances[str(fixed["ip_address"])] = Instance(
+                            str(port.get("device_id", "")), project
+                        )
+            wanted[names.router_namespace(rid)] = instances
+        for netns in self.proxy.namespaces:
+            if netns not in wanted:
+                await self.proxy.stop_serving(netns)
+        for netns, instances in wanted.items():
+            try:
+                await self.proxy.serve(netns)
+            except OSError:
+                log.warning("metadata proxy cannot listen in %s", netns, exc_info=True)
+                continue
+            self.proxy.set_instances(netns, instances)
+
+    async def _loop(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), self.resync_interval)
+            self._wake.clear()
+            started = time.monotonic()
+            try:
+                await self.reconcile()
+            except Exception:
+                log.exception("network reconcile failed; retrying at the next resync")
+            log.debug("reconcile took %.3fs", time.monotonic() - started)
+
+    def start(self) -> None:
+        """Start the loop; its first pass runs at once."""
+        if self._task is None:
+            self._wake.set()
+            self._task = asyncio.create_task(self._loop(), name="kumo network agent")
+
+    async def stop(self) -> None:
+        """Stop the loop (the data plane stays as it is: guests keep their network)."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+        if self.proxy is not None:
+            await self.proxy.close()
+
+
+async def start_network_agent(
+    settings: Settings,
+    bus: Bus,
+    *,
+    transport: httpx.AsyncBaseTransport | None = None,
+    metadata_url: str | None = None,
+    resync_interval: float = 30.0,
+) -> NetworkAgent:
+    """Build the network agent of this host, serve it on ``network-agent`` and start it.
+
+    The desired state comes from the Networking API through the service session;
+    the metadata proxy forwards to ``metadata_url`` (default: the API server's
+    ``/metadata`` path) signing with ``metadata_proxy_shared_secret``.
+    """
+    session = ServiceSession(settings, transport=transport)
+    source = ApiStateSource(session, settings.compute_host)
+    proxy = MetadataProxy(
+        metadata_url or f"{settings.public_url}/metadata",
+        settings.metadata_proxy_shared_secret_value(),
+    )
+    agent = NetworkAgent(
+        DataPlane(settings.state_dir), source.fetch, proxy=proxy, resync_interval=resync_interval
+    )
+    await bus.serve(TOPIC, agent)
+    agent.start()
+    return agent
