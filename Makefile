@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 bus
   linux-image-cloud-amd64 dropbear-bin wrk
 SERVICE ?= identity
 
-.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance openapi fuzz load bench clean
+.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance openapi fuzz load bench bench-placement bench-compute clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -83,6 +83,18 @@ bench: venv
 	tools/keystone-peer/setup.sh
 	$(PY) benchmarks/up.py --runs 3
 	$(PY) benchmarks/identity.py
+
+# Placement against the real openstack-placement (.venv-placement); 1,000 providers here,
+# `benchmarks/placement.py --sizes 1000,10000` for the full figure (about an hour).
+bench-placement: venv
+	tools/placement-peer/setup.sh
+	$(PY) benchmarks/placement.py --sizes 1000
+
+# 1,000 servers on 100 fake hosts, 50 clients; image upload; port creation.
+bench-compute: venv
+	$(PY) benchmarks/boot_storm.py
+	$(PY) benchmarks/image_upload.py
+	$(PY) benchmarks/network.py
 
 clean:
 	rm -rf $(VENV) $(CLIENTS) .mypy_cache .ruff_cache
