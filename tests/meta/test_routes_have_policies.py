@@ -45,3 +45,39 @@ def test_public_routes_are_only_the_known_ones(tmp_path) -> None:  # type: ignor
         if (r.openapi_extra or {}).get(POLICY_KEY) == "@public"
     }
     assert public <= PUBLIC
+
+
+#: Every other service's open routes: version discovery only, as behind keystonemiddleware.
+SERVICE_PUBLIC = {
+    "compute": {("GET", "/"), ("GET", "/v2.1"), ("GET", "/v2.1/")},
+    "image": {("GET", "/"), ("GET", "/versions")},
+    "network": {("GET", "/"), ("GET", "/v2.0"), ("GET", "/v2.0/")},
+    "placement": {("GET", "/")},
+}
+
+
+def test_every_service_route_has_a_registered_rule(tmp_path) -> None:  # type: ignore[no-untyped-def]
+    from kumo.app import SERVICES
+    from kumo.common.api import POLICY_KEY as COMMON_POLICY_KEY
+
+    settings = Settings(state_dir=tmp_path)
+    db = Database(f"sqlite:///{tmp_path / 'x.db'}")
+    seen = set()
+    for factory in SERVICES:
+        service = factory(settings, db, None)  # type: ignore[arg-type]
+        name = service.app.title
+        seen.add(name)
+        enforcer = service.app.state.enforcer
+        routes = list(iter_api_routes(service.app.routes))
+        assert len(routes) > 5, name
+        missing, public = [], set()
+        for route in routes:
+            rule = (route.openapi_extra or {}).get(COMMON_POLICY_KEY)
+            for method in route.methods:
+                if rule == "@public":
+                    public.add((method, route.path))
+                elif rule is None or rule not in enforcer.defaults:
+                    missing.append(f"{method} {route.path} -> {rule}")
+        assert not missing, f"{name} routes without a registered rule:\n" + "\n".join(missing)
+        assert public <= SERVICE_PUBLIC[name], f"{name}: unexpected public routes {public}"
+    assert seen == set(SERVICE_PUBLIC)
