@@ -80,10 +80,15 @@ def listen(netns: str | None, port: int, text: str, bind: str) -> subprocess.Pop
     """A TCP listener (in ``netns``, or on the host) answering ``<text> <peer ip>``."""
     argv = [sys.executable, "-c", LISTENER, str(port), text, bind]
     full = ["ip", "netns", "exec", netns, *argv] if netns else argv
-    proc = subprocess.Popen(full, stdout=subprocess.PIPE, text=True)
-    assert proc.stdout is not None
-    assert proc.stdout.readline().strip() == "ready"
-    return proc
+    errors = []
+    for _ in range(3):  # `ip netns exec` now and then fails on a busy host; try again
+        proc = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        assert proc.stdout is not None and proc.stderr is not None
+        if proc.stdout.readline().strip() == "ready":
+            return proc
+        proc.kill()
+        errors.append(proc.communicate(timeout=10)[1].strip()[-300:])
+    raise AssertionError(f"listener did not start: {errors}")
 
 
 @dataclass
