@@ -64,15 +64,26 @@ def build_app(
         )
         await runtime.start()
         root.state.compute_runtime = runtime
+        network_agent = None
+        if settings.network_agent:
+            from kumo.agents.network.agent import start_network_agent
+
+            network_agent = await start_network_agent(
+                settings, runtime.bus, transport=httpx.ASGITransport(app=asgi[0])
+            )
         lookup = runtime.image_lookup() if compute_pieces else None
         for service in apps:
             service.app.state.compute_rpc = runtime.compute_rpc
+            # The networking API tells the data plane about changes over the bus.
+            service.app.state.bus = runtime.bus if network_agent is not None else None
             if lookup is not None:
                 # The servers API checks images in-process too (no HTTP hop to itself).
                 service.app.state.image_lookup = lookup
         try:
             yield
         finally:
+            if network_agent is not None:
+                await network_agent.stop()
             await runtime.stop()
 
     asgi.append(root_app(apps, lifespan=lifespan))

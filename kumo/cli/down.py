@@ -73,6 +73,10 @@ def _remove_network_objects(settings: Settings, *, keep_guest_taps: bool) -> Non
     """Delete every namespace, bridge, device and nftables table the network agent made."""
     if os.geteuid() != 0:
         return  # only root can have made them
+    if not (settings.state_dir / "network").exists():
+        # This cloud never ran the network agent (it keeps its files there): leave any
+        # other cloud's data plane on this host alone.
+        return
     from kumo.agents.network.cleanup import remove_everything
 
     try:

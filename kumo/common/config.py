@@ -208,6 +208,12 @@ class Settings(BaseSettings):
         description="Prefix of every compute bus topic (keeps parallel test runs apart on "
         "one broker).",
     )
+    network_agent: bool = Field(
+        False,
+        description="Run the network agent (the Linux data plane: namespaces, bridges, "
+        "dnsmasq, nftables) in the API process of role `all`; needs root. Off by default: "
+        "it is not yet safe beside another Kumo cloud on the same host.",
+    )
     compute_in_process: bool = Field(
         True,
         description="Role 'all' also runs the scheduler, conductor and compute agents in the "

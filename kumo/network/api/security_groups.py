@@ -10,6 +10,7 @@ from fastapi.responses import Response
 from kumo.common.api import Authz, AuthzDep, route
 from kumo.network.api import common
 from kumo.network.api.common import Attr
+from kumo.network.service import notify
 from kumo.network.service import security_groups as sgs
 from kumo.network.service import validate as v
 
@@ -139,6 +140,7 @@ def delete_security_group(sg_id: str, request: Request, authz: Authz = AuthzDep)
         authz, "get_security_group", "delete_security_group", item, sgs.not_found(sg_id)
     )
     sgs.delete_group(common.database(request), sg_id, common.is_admin(authz))
+    notify.publish_from_thread(request.app.state, "security_group", "delete", sg_id)
     return common.no_content()
 
 
@@ -180,6 +182,8 @@ def _create_rule(request: Request, authz: Authz, body: Any) -> dict[str, Any]:
     if not common.is_admin(authz):
         data["project_id"] = group["project_id"]
     item = sgs.create_rule(db, data["project_id"], data)
+    # The data plane applies rule changes within a second of the API call.
+    notify.publish_from_thread(request.app.state, "security_group_rule", "create", item["id"], item)
     return common.present(authz, "security_group_rule", item)
 
 
@@ -228,4 +232,5 @@ def delete_security_group_rule(rule_id: str, request: Request, authz: Authz = Au
         sgs.rule_not_found(rule_id),
     )
     sgs.delete_rule(common.database(request), rule_id)
+    notify.publish_from_thread(request.app.state, "security_group_rule", "delete", rule_id, item)
     return common.no_content()
