@@ -52,7 +52,7 @@ typecheck: venv
 	$(VENV)/bin/mypy kumo
 
 unit: venv
-	KUMO_TEST_DATABASES=sqlite,postgres,mysql $(VENV)/bin/pytest -q -p no:cacheprovider tests --ignore=tests/e2e
+	KUMO_TEST_DATABASES=sqlite,postgres,mysql $(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadfile tests --ignore=tests/e2e
 
 e2e: venv clients
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
