@@ -86,5 +86,10 @@ def build_app(
                 await network_agent.stop()
             await runtime.stop()
 
-    asgi.append(root_app(apps, lifespan=lifespan))
+    from starlette.routing import Mount
+
+    from kumo.compute.metadata import create_metadata_app
+
+    metadata = Mount("/metadata", app=create_metadata_app(settings, db))
+    asgi.append(root_app(apps, extra=[metadata], lifespan=lifespan))
     return asgi[0]
