@@ -8,7 +8,7 @@ DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 bus
   linux-image-cloud-amd64 dropbear-bin wrk
 SERVICE ?= identity
 
-.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance openapi fuzz load bench bench-placement bench-compute clean
+.PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance openapi fuzz load chaos bench bench-placement bench-compute clean
 
 $(VENV)/.installed: pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -77,6 +77,11 @@ fuzz: venv
 # 50 concurrent clients for 60 s on loopback: throughput, latency percentiles, memory.
 load: venv
 	$(PY) tools/load/run.py --clients 50 --seconds 60
+
+# Kill a Kumo process at every boot-journey step (and in delete, snapshot, resize), cut the
+# broker and database links, pull the power; check nothing is stuck or leaked.
+chaos: venv
+	$(PY) tools/chaos/run.py
 
 # Benchmarks against named peers (the real Keystone in .venv-keystone, devstack's figures).
 bench: venv

@@ -318,7 +318,26 @@ async def _change_security_groups(call: Call, rule: str, name: str, *, add: bool
     await run_in_threadpool(work)
 
 
+async def inject_network_info(call: Call) -> Response:
+    """Admins: have the host re-inject the network info into the guest (202).
+
+    Kumo's hosts write the network info when they build the guest and have nothing to
+    re-inject later (as with Nova's libvirt driver, for which this is a no-op), so the
+    API checks the server and the policy and answers.
+    """
+
+    def work() -> None:
+        with call.request.app.state.db.reader() as s:
+            instance = load_server(s, call.authz, call.server_id)
+            rule = "os_compute_api:os-admin-actions:inject_network_info"
+            call.authz.enforce(target(instance), rule=rule)
+
+    await run_in_threadpool(work)
+    return Response(status_code=202)
+
+
 ACTIONS: dict[str, Callable[[Call], Awaitable[Response]]] = {
+    "injectNetworkInfo": inject_network_info,
     "addSecurityGroup": add_security_group,
     "removeSecurityGroup": remove_security_group,
     "os-stop": stop,

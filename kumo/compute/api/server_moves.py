@@ -130,6 +130,9 @@ async def rebuild(call: Call) -> Response:
     view = render(call.request, call.authz, fresh, full=False, show_keypair=version >= V(2, 54))
     view["adminPass"] = password
     if version >= V(2, 57):
+        # from 2.57 rebuild answers "user_data" (not the admin's OS-EXT-SRV-ATTR:user_data,
+        # which tempest's 2.75 rebuild schema refuses)
+        view.pop("OS-EXT-SRV-ATTR:user_data", None)
         view["user_data"] = fresh.user_data
     return JSONResponse({"server": view}, status_code=202)
 

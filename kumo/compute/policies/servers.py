@@ -116,6 +116,11 @@ RULES = [
     ),
     RuleDefault("os_compute_api:os-console-output", MEMBER, "Show console output for a server"),
     RuleDefault("os_compute_api:os-create-backup", MEMBER, "Create a back up of a server"),
+    RuleDefault(
+        "os_compute_api:os-admin-actions:inject_network_info",
+        ADMIN,
+        "Inject network information into the server",
+    ),
     RuleDefault("os_compute_api:os-server-diagnostics", ADMIN, "Show the usage data for a server"),
     RuleDefault("os_compute_api:os-security-groups:add", MEMBER, "Add security groups to server"),
     RuleDefault(

@@ -336,3 +336,24 @@ def test_add_and_remove_security_groups(servers_cloud: ServersCloud) -> None:
     unknown = c.demo.action(sid, {"addSecurityGroup": {"name": "nope"}})
     assert unknown.status_code == 404 and "Security group nope not found." in unknown.text
     assert c.demo.action(sid, {"addSecurityGroup": {}}).status_code == 400
+
+
+def test_admin_rebuild_at_2_75_answers_user_data_only(servers_cloud: ServersCloud) -> None:
+    # tempest ServersAdmin275Test.test_rebuild_update_server_275 (schema refuses the
+    # extended OS-EXT-SRV-ATTR:user_data in a rebuild answer)
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    resp = c.admin.action(sid, {"rebuild": {"imageRef": CIRROS}}, "2.75")
+    assert resp.status_code == 202, resp.text
+    server = resp.json()["server"]
+    assert "user_data" in server and "OS-EXT-SRV-ATTR:user_data" not in server
+    assert "OS-EXT-SRV-ATTR:host" in server  # the other extended attributes stay
+
+
+def test_inject_network_info_is_for_admins(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    assert c.demo.action(sid, {"injectNetworkInfo": None}).status_code == 403
+    assert c.admin.action(sid, {"injectNetworkInfo": None}).status_code == 202
+    missing = "00000000-0000-0000-0000-000000000000"
+    assert c.admin.action(missing, {"injectNetworkInfo": None}).status_code == 404
