@@ -163,7 +163,11 @@ def make_service_app(
         assert isinstance(exc, errors.KumoError)
         if exc.status >= 500 and not isinstance(exc, errors.ServiceUnavailable):
             log.error("%s: %s", type(exc).__name__, exc.message)
-        return render(exc, request)
+        response = render(exc, request)
+        if exc.status == 503:
+            # Every service's 503 tells clients when to come back (keystoneauth retries).
+            response.headers.setdefault("Retry-After", str(RETRY_AFTER_SECONDS))
+        return response
 
     async def on_validation_error(request: Request, exc: Exception) -> Response:
         assert isinstance(exc, RequestValidationError)
@@ -180,6 +184,13 @@ def make_service_app(
         return response
 
     async def on_unexpected(request: Request, exc: Exception) -> Response:
+        if database_unreachable(exc):
+            # Raised outside Database.reader()/writer() (e.g. a bare engine read): the
+            # database is down or the link was cut, which the client may retry.
+            log.warning("database unreachable serving %s: %s", request.url.path, exc)
+            return await on_kumo_error(
+                request, errors.ServiceUnavailable("The database is unavailable; retry shortly.")
+            )
         log.exception("unexpected error serving %s %s", request.method, request.url.path)
         return render(
             errors.KumoError(
@@ -193,6 +204,20 @@ def make_service_app(
     app.add_exception_handler(StarletteHTTPException, on_http_error)
     app.add_exception_handler(Exception, on_unexpected)
     return app, BodyLimitMiddleware(app, max_body, render, unlimited_body)
+
+
+#: Seconds a client is asked to wait before retrying after a 503.
+RETRY_AFTER_SECONDS = 2
+
+
+def database_unreachable(exc: BaseException) -> bool:
+    """True when ``exc`` means the database could not be reached or the link dropped."""
+    from sqlalchemy.exc import DBAPIError, InterfaceError, OperationalError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    if isinstance(exc, PoolTimeout | OperationalError | InterfaceError):
+        return True
+    return isinstance(exc, DBAPIError) and bool(exc.connection_invalidated)
 
 
 _HTTP_ERRORS: dict[int, type[errors.KumoError]] = {

@@ -282,9 +282,10 @@ async def _record_image(
 
     def hypervisor_type() -> str | None:
         with call.request.app.state.db.reader() as s:
-            return s.scalar(
+            found: str | None = s.scalar(
                 select(ComputeNode.hypervisor_type).where(ComputeNode.hypervisor_hostname == node)
             )
+            return found
 
     disk_format = images.snapshot_disk_format(await run_in_threadpool(hypervisor_type))
     body = images.snapshot_body(
