@@ -257,6 +257,51 @@ def demo_forbidden() -> dict[str, Any]:
     return {"status": "created"}
 
 
+@scenario
+def compute_journey() -> dict[str, Any]:
+    """A demo user's script: upload an image, boot, stop/start, delete; alt_demo looks on."""
+    import subprocess
+    import tempfile
+    from pathlib import Path
+
+    demo = openstack.connect(cloud="devstack")
+    alt = openstack.connect(cloud="devstack-alt")
+    flavor = admin().compute.create_flavor(name=unique("flavor"), ram=128, vcpus=1, disk=1)
+    with tempfile.TemporaryDirectory() as tmp:
+        disk = Path(tmp) / "disk.qcow2"
+        subprocess.run(["qemu-img", "create", "-q", "-f", "qcow2", str(disk), "64M"], check=True)
+        image = demo.image.create_image(
+            name=unique("image"),
+            filename=str(disk),
+            disk_format="qcow2",
+            container_format="bare",
+            visibility="private",
+            wait=True,
+        )
+    key = demo.compute.create_keypair(name=unique("key"))
+    server = demo.compute.create_server(
+        name=unique("vm"), image_id=image.id, flavor_id=flavor.id, key_name=key.name,
+        networks="none",
+    )  # fmt: skip
+    server = demo.compute.wait_for_server(server, status="ACTIVE", wait=300)
+    result: dict[str, Any] = {"active": server.status, "key_name": server.key_name}
+    demo.compute.stop_server(server)
+    result["stopped"] = demo.compute.wait_for_server(server, status="SHUTOFF", wait=180).status
+    demo.compute.start_server(server)
+    result["started"] = demo.compute.wait_for_server(server, status="ACTIVE", wait=300).status
+    result["actions"] = sorted(a.action for a in demo.compute.server_actions(server))
+    result["alt_sees_server"] = alt.compute.find_server(server.id) is not None
+    result["alt_sees_image"] = image.id in {i.id for i in alt.image.images()}
+    result["alt_sees_key"] = key.name in {k.name for k in alt.compute.keypairs()}
+    demo.compute.delete_server(server)
+    demo.compute.wait_for_delete(server, wait=180)
+    result["deleted"] = demo.compute.find_server(server.id) is None
+    demo.image.delete_image(image)
+    demo.compute.delete_keypair(key)
+    admin().compute.delete_flavor(flavor)
+    return result
+
+
 def main(names: list[str]) -> int:
     """Run the named scenarios (all by default) and print their results as JSON."""
     unknown = sorted(set(names) - set(SCENARIOS))

@@ -20,7 +20,7 @@ SCRIPT = Path(__file__).with_name("sdk_scenario.py")
 @pytest.fixture(scope="module")
 def sdk(cloud: Cloud) -> dict[str, Any]:
     """Every scenario's outcome, keyed by scenario name."""
-    done = cloud.run([str(CLIENT_PYTHON), str(SCRIPT)], timeout=300)
+    done = cloud.run([str(CLIENT_PYTHON), str(SCRIPT)], timeout=900)
     if done.returncode != 0:
         pytest.fail(f"sdk_scenario.py exited {done.returncode}:\n{done.stderr}", pytrace=False)
     results: dict[str, Any] = json.loads(done.stdout)
@@ -134,3 +134,21 @@ def test_demo_cannot_create_a_project(sdk: dict[str, Any]) -> None:
         "You are not authorized to perform the requested action: identity:create_project."
         in result["message"]
     )
+
+
+def test_compute_journey_boots_stops_starts_and_deletes(sdk: dict[str, Any]) -> None:
+    result = outcome(sdk, "compute_journey")
+    assert (result["active"], result["stopped"], result["started"]) == (
+        "ACTIVE",
+        "SHUTOFF",
+        "ACTIVE",
+    )
+    assert {"create", "stop", "start"} <= set(result["actions"])
+    assert result["deleted"] is True
+
+
+def test_another_project_sees_nothing_of_the_journey(sdk: dict[str, Any]) -> None:
+    result = outcome(sdk, "compute_journey")
+    assert result["alt_sees_server"] is False
+    assert result["alt_sees_image"] is False
+    assert result["alt_sees_key"] is False
