@@ -18,7 +18,7 @@ from tests.e2e.clients import Cloud, unique
 
 DEMO = "devstack"
 FINISHED = "Cloud-init v. kumo finished at"
-DEADLINE = 120.0
+DEADLINE = 300.0  # bounded; TCG boots slowly when the machine is busy
 
 pytestmark = pytest.mark.skipif(
     shutil.which("qemu-system-x86_64") is None,
