@@ -10,17 +10,14 @@ Its properties name the kernel it runs with.
 
 from __future__ import annotations
 
-import hashlib
 import logging
 import shutil
 import subprocess
 import uuid
 from pathlib import Path
 
-from sqlalchemy import select
-
 from kumo.common.config import Settings
-from kumo.common.db import Database, utcnow
+from kumo.common.db import Database
 from kumo.guest.image import GuestImage, GuestImageError, build_guest_image
 
 log = logging.getLogger(__name__)
@@ -61,8 +58,9 @@ def register_guest_image(settings: Settings, db: Database, guest: GuestImage) ->
 
     None when ``qemu-img`` is missing (then no guest can run here anyway).
     """
-    from kumo.image.db.models import Image, ImageProperty
+    from kumo.image.db.models import Image
     from kumo.image.service import store
+    from kumo.image.service.bootstrap import add_public_image
 
     with db.reader() as session:
         if session.get(Image, GUEST_IMAGE_ID) is not None:
@@ -75,8 +73,6 @@ def register_guest_image(settings: Settings, db: Database, guest: GuestImage) ->
     partial = path.with_name(path.name + ".part")
     data = _blank_qcow2(partial)
     partial.replace(path)
-    owner = _admin_project_id(db)
-    now = utcnow()
     properties = {
         "os_distro": "kumo",
         "os_type": "linux",
@@ -86,40 +82,14 @@ def register_guest_image(settings: Settings, db: Database, guest: GuestImage) ->
         "description": "Kumo guest: Debian cloud kernel + busybox/dropbear initramfs; "
         "reads the config drive, runs user_data",
     }
-    with db.writer() as session:
-        if session.get(Image, GUEST_IMAGE_ID) is not None:
-            return GUEST_IMAGE_ID
-        image = Image(
-            id=GUEST_IMAGE_ID,
-            name=GUEST_IMAGE_NAME,
-            owner=owner,
-            status="active",
-            visibility="public",
-            protected=False,
-            os_hidden=False,
-            disk_format="qcow2",
-            container_format="bare",
-            size=len(data),
-            virtual_size=DISK_VIRTUAL_SIZE,
-            checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),
-            os_hash_algo=store.HASH_ALGO,
-            os_hash_value=hashlib.new(store.HASH_ALGO, data).hexdigest(),
-            min_disk=0,
-            min_ram=0,
-            location=path.name,
-            created_at=now,
-            updated_at=now,
-        )
-        image.properties = [ImageProperty(name=k, value=v) for k, v in properties.items()]
-        session.add(image)
+    add_public_image(
+        db,
+        image_id=GUEST_IMAGE_ID,
+        name=GUEST_IMAGE_NAME,
+        data=data,
+        location=path.name,
+        virtual_size=DISK_VIRTUAL_SIZE,
+        properties=properties,
+    )
     log.info("registered the guest image %s (%s)", GUEST_IMAGE_NAME, GUEST_IMAGE_ID)
     return GUEST_IMAGE_ID
-
-
-def _admin_project_id(db: Database) -> str | None:
-    from kumo.identity.db.models import Project
-
-    with db.reader() as session:
-        return session.scalar(
-            select(Project.id).where(Project.name == "admin", Project.is_domain.is_(False))
-        )

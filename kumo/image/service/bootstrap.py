@@ -67,14 +67,41 @@ def register_default_image(settings: Settings, db: Database) -> str:
         virtual_size = inspector.inspect(path, "qcow2").virtual_size or virtual_size
     except inspector.UnsafeImage as exc:  # only when qemu-img is missing
         log.warning("default image not inspected by qemu-img: %s", exc)
+    add_public_image(
+        db,
+        image_id=DEFAULT_IMAGE_ID,
+        name=DEFAULT_IMAGE_NAME,
+        data=data,
+        location=path.name,
+        virtual_size=virtual_size,
+        properties={"kumo_placeholder": "true"},
+    )
+    log.info("registered the default image %s (%s)", DEFAULT_IMAGE_NAME, DEFAULT_IMAGE_ID)
+    return DEFAULT_IMAGE_ID
+
+
+def add_public_image(
+    db: Database,
+    *,
+    image_id: str,
+    name: str,
+    data: bytes,
+    location: str,
+    virtual_size: int,
+    properties: dict[str, str],
+) -> None:
+    """Record an active public qcow2 owned by the admin project, whose data is already stored.
+
+    A no-op when ``image_id`` exists, so `kumo up` may run it every time.
+    """
     owner = _admin_project_id(db)
     now = utcnow()
     with db.writer() as session:
-        if session.get(Image, DEFAULT_IMAGE_ID) is not None:
-            return DEFAULT_IMAGE_ID
+        if session.get(Image, image_id) is not None:
+            return
         image = Image(
-            id=DEFAULT_IMAGE_ID,
-            name=DEFAULT_IMAGE_NAME,
+            id=image_id,
+            name=name,
             owner=owner,
             status="active",
             visibility="public",
@@ -89,11 +116,9 @@ def register_default_image(settings: Settings, db: Database) -> str:
             os_hash_value=hashlib.new(store.HASH_ALGO, data).hexdigest(),
             min_disk=0,
             min_ram=0,
-            location=path.name,
+            location=location,
             created_at=now,
             updated_at=now,
         )
-        image.properties = [ImageProperty(name="kumo_placeholder", value="true")]
+        image.properties = [ImageProperty(name=k, value=v) for k, v in properties.items()]
         session.add(image)
-    log.info("registered the default image %s (%s)", DEFAULT_IMAGE_NAME, DEFAULT_IMAGE_ID)
-    return DEFAULT_IMAGE_ID
