@@ -11,7 +11,13 @@ import pytest
 
 from kumo.agents.compute.virt.driver import VirtError
 from kumo.agents.compute.virt.qemu import process
-from kumo.agents.compute.virt.qemu.accel import detect_accelerator, kvm_api_version, probe_boot
+from kumo.agents.compute.virt.qemu.accel import (
+    default_probe_kernel,
+    detect_accelerator,
+    kvm_api_version,
+    probe_boot,
+    probe_kernel_boot,
+)
 from kumo.agents.compute.virt.qemu.images import ImageCache, create_overlay
 from kumo.agents.compute.virt.qemu.instance import BootConfig, InstanceDir, qemu_command
 from kumo.agents.compute.virt.qemu.metadata import decode_user_data, sanitize_hostname
@@ -39,13 +45,37 @@ def test_probe_boot_runs_under_tcg() -> None:
     assert ran, what
 
 
+@pytest.mark.parametrize("machine", ["microvm", "q35"])
+def test_kernel_probe_boots_the_cloud_kernel_to_its_panic_under_tcg(machine: str) -> None:
+    # The KVM probe is this same boot under kvm: a kernel that reaches its
+    # "no root file system" panic proves the accelerator runs real guests.
+    kernel = default_probe_kernel()
+    if kernel is None:
+        pytest.skip("no Debian cloud kernel in /boot (make debs)")
+    ran, what = probe_kernel_boot("qemu-system-x86_64", "tcg", 60, kernel=kernel, machine=machine)
+    assert ran, what
+    assert "booted in" in what and machine in what
+
+
+def test_kernel_probe_that_hangs_or_breaks_is_not_proof(tmp_path: Path) -> None:
+    kernel = default_probe_kernel()
+    if kernel is None:
+        pytest.skip("no Debian cloud kernel in /boot (make debs)")
+    ran, what = probe_kernel_boot("qemu-system-x86_64", "tcg", 0.05, kernel=kernel)
+    assert not ran and "did not finish within" in what
+    garbage = tmp_path / "vmlinuz"
+    garbage.write_bytes(b"\x7fELF not a kernel" * 64)
+    ran, what = probe_kernel_boot("qemu-system-x86_64", "tcg", 30, kernel=garbage)
+    assert not ran and "failed" in what
+
+
 def test_session_accelerator_was_proven(accelerator: object) -> None:
     from kumo.agents.compute.virt.qemu.accel import Accelerator
 
     assert isinstance(accelerator, Accelerator)
     assert accelerator.name in ("kvm", "tcg")
     if accelerator.name == "kvm":
-        assert "probe guest ran" in accelerator.reason
+        assert "booted in" in accelerator.reason or "probe guest ran" in accelerator.reason
 
 
 class _Source:

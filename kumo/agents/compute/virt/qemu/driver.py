@@ -184,7 +184,9 @@ class QemuDriver(VirtDriver):
     def accelerator(self) -> Accelerator:
         """KVM or TCG, detected (with a probe boot) on first use."""
         if self._accelerator is None:
-            self._accelerator = detect_accelerator(self.qemu, wanted=self.accel_setting)
+            self._accelerator = detect_accelerator(
+                self.qemu, wanted=self.accel_setting, machine=self.machine
+            )
             log.info("QEMU accelerator: %s (%s)", self._accelerator.name, self._accelerator.reason)
         return self._accelerator
 

@@ -87,6 +87,16 @@ def _device(machine: str, kind: str) -> str:
     return f"virtio-{kind}-device" if machine == "microvm" else f"virtio-{kind}-pci"
 
 
+def machine_option(machine: str) -> str:
+    """QEMU's ``-machine`` value for a machine type (microvm with ACPI, without PCIe)."""
+    return "microvm,acpi=on,pcie=off" if machine == "microvm" else machine
+
+
+def cpu_model(accel: str) -> str:
+    """The guest CPU: the host's under KVM; under TCG ``max`` (every feature emulated)."""
+    return "host" if accel == "kvm" else "max"
+
+
 def kernel_command_line(machine: str, accel: str, tsc_khz: int | None, extra: str) -> str:
     """The guest kernel's command line.
 
@@ -120,7 +130,6 @@ def qemu_command(
 ) -> list[str]:
     """The full QEMU command line of a guest (daemonized; see the module docstring)."""
     machine = boot.machine
-    machine_arg = "microvm,acpi=on,pcie=off" if machine == "microvm" else machine
     command = [
         qemu,
         "-name",
@@ -128,11 +137,11 @@ def qemu_command(
         "-uuid",
         boot.uuid,
         "-machine",
-        machine_arg,
+        machine_option(machine),
         "-accel",
         boot.accel,
         "-cpu",
-        "host" if boot.accel == "kvm" else "max",
+        cpu_model(boot.accel),
         "-smp",
         str(boot.vcpus),
         "-m",
