@@ -5,9 +5,10 @@ VENV := .venv
 CLIENTS := .venv-clients
 PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 busybox-static cpio genisoimage \
-  linux-image-cloud-amd64 dropbear-bin wrk
+  linux-image-cloud-amd64 dropbear-bin wrk debootstrap e2fsprogs
 SERVICE ?= identity
 
+.PHONY: guest-debian test-guests
 .PHONY: up down status venv clients debs test lint typecheck unit e2e tempest conformance openapi fuzz load chaos bench bench-placement bench-compute clean
 
 $(VENV)/.installed: pyproject.toml
@@ -52,7 +53,7 @@ typecheck: venv
 	$(VENV)/bin/mypy kumo
 
 unit: venv
-	KUMO_TEST_DATABASES=sqlite,postgres,mysql $(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadfile tests --ignore=tests/e2e --ignore=tests/agents/network
+	KUMO_TEST_DATABASES=sqlite,postgres,mysql $(VENV)/bin/pytest -q -p no:cacheprovider -n 2 --dist loadfile tests --ignore=tests/e2e --ignore=tests/agents/network --ignore=tests/guests
 	# The data-plane tests share the host's Kumo-prefixed namespaces (one checks that cleanup
 	# leaves none), so they run on their own, one at a time.
 	KUMO_TEST_DATABASES=sqlite,postgres,mysql $(VENV)/bin/pytest -q -p no:cacheprovider tests/agents/network
@@ -61,6 +62,17 @@ e2e: venv clients
 	$(VENV)/bin/pytest -q -p no:cacheprovider tests/e2e
 
 test: lint typecheck unit e2e
+
+# A full Debian 12 guest with the real cloud-init, built with debootstrap from the Debian
+# mirror apt uses (root; minutes the first time, nothing when already built).
+guest-debian: venv debs
+	$(PY) tools/guest/build_debian.py --register
+
+# The slow real-guest tests, one guest at a time: the real-QEMU tests of `make test` and the
+# Debian guest with the real cloud-init (skipped, saying so, until `make guest-debian` ran).
+test-guests: venv
+	KUMO_GUEST_BOOT_DEADLINE=$${KUMO_GUEST_BOOT_DEADLINE:-300} $(VENV)/bin/pytest -q -p no:cacheprovider -rs \
+	  tests/agents/test_guests.py tests/agents/test_compute_real.py tests/guests
 
 tempest: venv clients
 	$(PY) tools/tempest/run.py --service $(SERVICE)
@@ -82,9 +94,11 @@ load: venv
 	$(PY) tools/load/run.py --clients 50 --seconds 60
 
 # Kill a Kumo process at every boot-journey step (and in delete, snapshot, resize), cut the
-# broker and database links, pull the power; check nothing is stuck or leaked.
+# broker and database links, pull the power; check nothing is stuck or leaked. Then the same
+# with real QEMU guests (kills inside the QEMU driver; QEMU processes, instance dirs, cache,
+# taps checked). CHAOS_ARGS=--real-restart also restarts this machine's PostgreSQL/RabbitMQ.
 chaos: venv
-	$(PY) tools/chaos/run.py
+	$(PY) tools/chaos/run.py $(CHAOS_ARGS)
 
 # Benchmarks against named peers (the real Keystone in .venv-keystone, devstack's figures).
 bench: venv

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from typing import Any
@@ -9,6 +10,7 @@ from typing import Any
 import httpx
 from starlette.types import ASGIApp
 
+from kumo.agents.network import capability
 from kumo.common.config import Settings
 from kumo.common.db import Database
 from kumo.common.web import root_app
@@ -19,6 +21,8 @@ from kumo.identity.api.deps import local_authenticator
 from kumo.image.api.app import create_app as create_image_app
 from kumo.network.api.app import create_app as create_network_app
 from kumo.placement.api.app import create_app as create_placement_app
+
+log = logging.getLogger(__name__)
 
 #: Every service but identity, each a factory of (settings, db, authenticate).
 SERVICES = (create_compute_app, create_image_app, create_network_app, create_placement_app)
@@ -65,7 +69,16 @@ def build_app(
         await runtime.start()
         root.state.compute_runtime = runtime
         network_agent = None
-        if settings.network_agent:
+        # Only an app running the compute pieces (role all) may run the data plane.
+        decision = capability.decide(settings, role_all=bool(compute_pieces))
+        if compute_pieces:
+            capability.write_status(settings.state_dir, decision)
+            log.log(
+                logging.INFO if decision.run else logging.WARNING,
+                "network agent: %s",
+                decision.reason,
+            )
+        if decision.run:
             from kumo.agents.network.agent import start_network_agent
 
             network_agent = await start_network_agent(

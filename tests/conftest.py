@@ -27,6 +27,10 @@ SERVERS = {
     "mysql": "mysql+pymysql://root@127.0.0.1:3306/",
 }
 RUN_DATABASE = f"kumo_test_{os.getpid()}_{uuid.uuid4().hex[:6]}"
+# Many test clouds run at once on one host: none runs the Linux network data plane
+# (default "auto") unless its test asks with network_agent=True. `kumo up` children
+# started with os.environ inherit this.
+os.environ["KUMO_NETWORK_AGENT"] = "false"
 
 
 def _server_admin(kind: str) -> Engine:

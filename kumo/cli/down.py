@@ -1,4 +1,8 @@
-"""`kumo down [--purge]`: stop everything Kumo started; optionally delete its state."""
+"""`kumo down [--purge] [--all]`: stop everything Kumo started; optionally delete its state.
+
+The network data plane this cloud made goes too; other clouds' on the same
+host stay, unless ``--all`` asks for every Kumo object on the host.
+"""
 
 from __future__ import annotations
 
@@ -17,8 +21,12 @@ from kumo.common.config import Settings
 console = Console(highlight=False)
 
 
-def down(settings: Settings, purge: bool) -> None:
-    """Stop the supervisor and every role; with ``purge`` remove the state directory."""
+def down(settings: Settings, purge: bool, *, everything: bool = False) -> None:
+    """Stop the supervisor and every role; with ``purge`` remove the state directory.
+
+    ``everything`` (``--all``) removes every Kumo network object on the host,
+    not only those this cloud recorded.
+    """
     state = StateDir(settings)
     stopped = []
     pid = read_pid(state.pidfile("supervisor"))
@@ -36,7 +44,9 @@ def down(settings: Settings, purge: bool) -> None:
     console.print("Stopped: " + ", ".join(stopped) if stopped else "Kumo was not running.")
     guests = _guests_of(state.root)
     # Guests left running keep their taps: the next `kumo up` plugs them in again.
-    _remove_network_objects(settings, keep_guest_taps=bool(guests) and not purge)
+    _remove_network_objects(
+        settings, keep_guest_taps=bool(guests) and not purge, everything=everything
+    )
     if guests and not purge:
         console.print(f"{len(guests)} guest(s) left running (`kumo down --purge` stops them).")
     if purge:
@@ -69,18 +79,21 @@ def _kill_guests(pids: list[int]) -> None:
         time.sleep(0.05)
 
 
-def _remove_network_objects(settings: Settings, *, keep_guest_taps: bool) -> None:
-    """Delete every namespace, bridge, device and nftables table the network agent made."""
+def _remove_network_objects(settings: Settings, *, keep_guest_taps: bool, everything: bool) -> None:
+    """Delete the namespaces, bridges, devices and nftables tables the network agent made.
+
+    Only this cloud's (its state dir's ownership record), unless ``everything``.
+    """
     if os.geteuid() != 0:
         return  # only root can have made them
-    if not (settings.state_dir / "network").exists():
-        # This cloud never ran the network agent (it keeps its files there): leave any
-        # other cloud's data plane on this host alone.
-        return
-    from kumo.agents.network.cleanup import remove_everything
+    if not everything and not (settings.state_dir / "network").exists():
+        return  # this cloud never ran the network agent (it keeps its files there)
+    from kumo.agents.network.cleanup import remove_everything, remove_owned
+    from kumo.agents.network.linux import names
 
+    remove = remove_everything if everything else remove_owned
     try:
-        report = remove_everything(settings.state_dir, keep_guest_taps=keep_guest_taps)
+        report = remove(settings.state_dir, keep_guest_taps=keep_guest_taps)
     except Exception as exc:  # never let a half-made data plane block `kumo down`
         console.print(f"[yellow]Could not remove the network data plane: {exc}[/yellow]")
         return
@@ -89,4 +102,16 @@ def _remove_network_objects(settings: Settings, *, keep_guest_taps: bool) -> Non
             f"Removed the network data plane: {len(report.namespaces)} namespace(s), "
             f"{len(report.devices)} device(s), {len(report.tables)} nftables table(s), "
             f"{len(report.processes)} dnsmasq process(es)."
+        )
+    # A cloud whose agent predates ownership records made namespaces it did not record.
+    unrecorded = [
+        d.name
+        for d in (settings.state_dir / "network").glob("dhcp/*")
+        if Path("/run/netns", names.dhcp_namespace(d.name)).exists()
+    ]
+    if unrecorded and not everything:
+        console.print(
+            f"[yellow]{len(unrecorded)} DHCP namespace(s) of this cloud were not in its "
+            "ownership record (an older agent made them) and are still there: "
+            "`kumo down --all` removes every Kumo network object on this host.[/yellow]"
         )

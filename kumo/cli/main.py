@@ -15,6 +15,13 @@ def _parser() -> argparse.ArgumentParser:
     sub.add_parser("up", help="start the cloud (safe to run again)")
     down = sub.add_parser("down", help="stop every Kumo process")
     down.add_argument("--purge", action="store_true", help="also delete the state directory")
+    down.add_argument(
+        "--all",
+        dest="everything",
+        action="store_true",
+        help="remove every Kumo namespace, device and nftables table on this host, "
+        "not only this cloud's",
+    )
     sub.add_parser("status", help="show each service and its health")
     logs = sub.add_parser("logs", help="show logs")
     logs.add_argument("service", nargs="?")
@@ -48,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
     elif args.command == "down":
         from kumo.cli.down import down
 
-        down(settings, args.purge)
+        down(settings, args.purge, everything=args.everything)
     elif args.command == "status":
         from kumo.cli.status import status
 

@@ -62,8 +62,21 @@ def status(settings: Settings) -> int:
     for host, info in _compute_hosts(state).items():
         kind = f"{info.get('hypervisor_type')} ({info.get('accelerator') or 'no guests'})"
         table.add_row(f"compute {host}", "", "", kind)
+    table.add_row("network agent", "", "", _network_agent(state))
     console.print(table)
     return 0 if sup and up else 1
+
+
+def _network_agent(state: StateDir) -> str:
+    """Whether the API process runs the data plane, and why not when it does not."""
+    from kumo.agents.network.capability import read_status
+
+    record = read_status(state.root)
+    if record is None:
+        return "[yellow]unknown (role all has not started)[/]"
+    if record.get("run"):
+        return f"[green]running ({record.get('reason', '')})[/]"
+    return f"[yellow]{record.get('reason', '')}[/]"
 
 
 def _compute_hosts(state: StateDir) -> dict[str, dict[str, str]]:

@@ -166,5 +166,11 @@ def summary(settings: Settings, state: StateDir, started: float, *, already: boo
         "devstack-alt, kumo, kumo-admin; merged into "
         f"{clouds.user_clouds_yaml()})"
     )
+    from kumo.agents.network.capability import read_status
+
+    network = read_status(state.root)
+    if network is not None:
+        shown = "real data plane" if network.get("run") else "API only"
+        console.print(f"Networking:    {shown} ({network.get('reason')})", markup=False)
     console.print("Try:           openstack --os-cloud devstack-admin token issue")
     console.print(f"kumo up completed in {time.monotonic() - started:.1f} seconds")

@@ -12,7 +12,7 @@ import secrets
 import socket
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal
 
 from pydantic import Field, SecretStr
 from pydantic_settings import (
@@ -138,6 +138,11 @@ class Settings(BaseSettings):
         description="Seconds a guest gets to power off after the ACPI power button before it "
         "is stopped hard (Nova's shutdown_timeout).",
     )
+    default_ephemeral_format: Literal["ext2", "ext3", "ext4", "vfat", "xfs"] | None = Field(
+        None,
+        description="File system of a flavor's ephemeral disk (Nova's default_ephemeral_format); "
+        "unset: ext4 for images with os_type=linux, else vfat, as Nova picks it.",
+    )
     force_config_drive: bool = Field(
         True,
         description="Attach a config drive to every server, not only those that ask for one "
@@ -208,11 +213,24 @@ class Settings(BaseSettings):
         description="Prefix of every compute bus topic (keeps parallel test runs apart on "
         "one broker).",
     )
-    network_agent: bool = Field(
-        False,
+    network_agent: bool | Literal["auto"] = Field(
+        "auto",
         description="Run the network agent (the Linux data plane: namespaces, bridges, "
-        "dnsmasq, nftables) in the API process of role `all`; needs root. Off by default: "
-        "it is not yet safe beside another Kumo cloud on the same host.",
+        "dnsmasq, nftables) in the API process of role `all`. 'auto' runs it when the "
+        "process is root and ip, nft and dnsmasq work (`kumo status` says why not); "
+        "true/false force it. Test clouds that run in parallel set false.",
+    )
+    network_agent_report_interval: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds between the network agent's heartbeats (Neutron's "
+        "report_interval); GET /v2.0/agents shows them.",
+    )
+    network_agent_down_time: float = Field(
+        75.0,
+        gt=0,
+        description="Seconds without a heartbeat after which GET /v2.0/agents shows an agent "
+        "as not alive (Neutron's agent_down_time).",
     )
     compute_in_process: bool = Field(
         True,
@@ -226,6 +244,13 @@ class Settings(BaseSettings):
         "kumo.common.faults); never set it on a real cloud.",
     )
 
+    console_token_ttl: int = Field(
+        600,
+        ge=1,
+        le=86400,
+        description="Seconds a remote console URL's token stays valid (Nova's "
+        "[consoleauth] token_ttl).",
+    )
     metadata_proxy_shared_secret: SecretStr | None = Field(
         None,
         description="Secret the network agent's metadata proxy signs X-Instance-ID with "

@@ -11,7 +11,8 @@ list of ``point:action``:
 * ``raise`` — raise :class:`InjectedFault` (for in-process tests).
 
 The points are the boot-journey events of :mod:`kumo.compute.journey` plus the
-ones in :data:`EXTRA_POINTS` (delete, snapshot, resize). ``make chaos``
+ones in :data:`EXTRA_POINTS` (delete, snapshot, resize, and steps inside the
+QEMU driver). ``make chaos``
 (``tools/chaos/run.py``) kills at each of them and checks the cloud recovers.
 """
 
@@ -33,6 +34,13 @@ EXTRA_POINTS = (
     "delete_compute_ports_released",  # the agent destroyed the guest and freed its ports
     "snapshot_compute_upload",  # the compute agent took the snapshot, before the upload
     "resize_compute_claimed",  # the compute agent claimed the new flavor in Placement
+    # Inside the QEMU driver (`make chaos` real-guest scenarios):
+    "qemu_base_image_downloaded",  # the base image is downloaded, not yet verified/renamed
+    "qemu_disks_created",  # overlay and config drive made, QEMU not started
+    "qemu_guest_started",  # QEMU runs the guest; the database still says spawning
+    "qemu_destroy_guest_killed",  # delete: QEMU killed, instance directory still there
+    "qemu_power_off_requested",  # stop: ACPI power-down sent, not yet confirmed
+    "qemu_reboot_requested",  # reboot: power-down (soft) or reset (hard) about to be sent
 )
 #: Every point a test may name.
 POINTS: tuple[str, ...] = tuple(step.event for step in STEPS) + EXTRA_POINTS

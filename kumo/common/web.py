@@ -202,6 +202,15 @@ def make_service_app(
     app.add_exception_handler(errors.KumoError, on_kumo_error)
     app.add_exception_handler(RequestValidationError, on_validation_error)
     app.add_exception_handler(StarletteHTTPException, on_http_error)
+    # The database's own errors get handlers of their own: Starlette runs the catch-all
+    # ``Exception`` handler in its ServerErrorMiddleware, which re-raises after answering,
+    # and uvicorn then closes the keep-alive connection (during a PostgreSQL restart each
+    # 503 cost the client its connection: its next request failed with a reset).
+    from sqlalchemy.exc import DBAPIError
+    from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+    app.add_exception_handler(DBAPIError, on_unexpected)
+    app.add_exception_handler(PoolTimeout, on_unexpected)
     app.add_exception_handler(Exception, on_unexpected)
     return app, BodyLimitMiddleware(app, max_body, render, unlimited_body)
 

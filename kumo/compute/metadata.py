@@ -37,9 +37,14 @@ def signature(secret: str, instance_id: str) -> str:
 
 
 def _instance_metadata(view: dict[str, Any]) -> configdrive.InstanceMetadata:
-    from kumo.agents.compute.virt.qemu.metadata import decode_user_data, sanitize_hostname
+    from kumo.agents.compute.virt.qemu.metadata import (
+        block_device_mapping,
+        decode_user_data,
+        sanitize_hostname,
+    )
 
     key = view.get("key_data") or None
+    flavor = view.get("flavor") or {}
     return configdrive.InstanceMetadata(
         uuid=view["uuid"],
         name=view.get("display_name") or view.get("name") or "",
@@ -51,10 +56,35 @@ def _instance_metadata(view: dict[str, Any]) -> configdrive.InstanceMetadata:
         key_name=view.get("key_name"),
         key_data=key,
         user_data=decode_user_data(view.get("user_data")),
-        flavor_name=str((view.get("flavor") or {}).get("name", "")),
+        flavor_name=str(flavor.get("name", "")),
+        block_device_mapping=block_device_mapping(
+            int(flavor.get("ephemeral_gb") or 0), int(flavor.get("swap") or 0)
+        ),
         ami_id=str(view.get("image_ref") or ""),
         ec2_instance_id=f"i-{view['uuid'][:8]}",
         reservation_id=str(view.get("reservation_id") or ""),
+        network_data=_network_data(view),
+    )
+
+
+def _network_data(view: dict[str, Any]) -> dict[str, object]:
+    """``network_data.json`` from the server's ``network_info``: a DHCP link per MAC.
+
+    Without links the real cloud-init renders no network config and the guest's
+    NIC stays down once its metadata has been read (seen with Debian 12).
+    """
+    from kumo.agents.compute.virt.driver import GuestSpec
+    from kumo.agents.compute.virt.qemu.metadata import network_data
+
+    macs: list[str] = []
+    for addresses in (view.get("network_info") or {}).values():
+        for address in addresses or []:
+            mac = address.get("OS-EXT-IPS-MAC:mac_addr")
+            if mac and mac not in macs:
+                macs.append(str(mac))
+    ports: list[dict[str, Any]] = [{"id": str(i), "mac_address": mac} for i, mac in enumerate(macs)]
+    return network_data(
+        GuestSpec(uuid=view["uuid"], name="", vcpus=0, memory_mb=0, root_gb=0, ports=ports)
     )
 
 

@@ -17,7 +17,12 @@ control plane does it when its runtime starts (:func:`start`, called from
      allocation freed, the server marked deleted;
    * a resize, migration, rebuild or evacuation → ERROR with the fault (as a
      failed one does), its allocation put back to its current flavor on its host;
-   * any other task (reboot, snapshot, power…) → the task is dropped and the
+   * a stop, start or reboot → finished as Nova's ``_init_instance`` does
+     (stop again, start again, reboot hard) once the database pass is done:
+     the user asked for it, and a guest left half-way (ACPI power-down sent,
+     or a reboot never made) would otherwise stay ACTIVE as if nothing was
+     asked; the task_state stays set (no new action races it) until then;
+   * any other task (snapshot, pause…) → the task is dropped and the
      server keeps its vm_state; the image an interrupted snapshot was making
      (still queued or saving) is deleted in pass 2.
 
@@ -89,6 +94,22 @@ SNAPSHOT_TASKS = frozenset(
         states.SHELVING_IMAGE_UPLOADING,
     }
 )
+#: Power tasks a restart finishes: task_state → (driver call, vm_state, power_state) after it.
+POWER_TASKS: dict[str, tuple[str, str, int]] = {
+    states.POWERING_OFF: ("stop", states.STOPPED, states.SHUTDOWN),
+    states.POWERING_ON: ("start", states.ACTIVE, states.RUNNING),
+    **{
+        task: ("reboot", states.ACTIVE, states.RUNNING)
+        for task in (
+            states.REBOOTING,
+            states.REBOOT_PENDING,
+            states.REBOOT_STARTED,
+            states.REBOOTING_HARD,
+            states.REBOOT_PENDING_HARD,
+            states.REBOOT_STARTED_HARD,
+        )
+    },
+}
 #: Image statuses of an image whose data never arrived.
 UNFINISHED_IMAGE = ("queued", "saving", "uploading", "importing")
 #: Attempts (a few seconds apart) at reaching Placement and Networking.
@@ -116,6 +137,8 @@ class Outcome:
     released: list[str] = field(default_factory=list)
     destroy: list[tuple[str, str]] = field(default_factory=list)  # (host, uuid)
     snapshots: list[str] = field(default_factory=list)  # servers whose snapshot was cut short
+    power: list[tuple[str, str, str]] = field(default_factory=list)  # (host, uuid, task) to redo
+    power_done: list[str] = field(default_factory=list)
     stale_images: list[str] = field(default_factory=list)
     releases: dict[str, Release] = field(default_factory=dict)
 
@@ -191,6 +214,10 @@ def reconcile_states(s: Session, cutoff: dt.datetime, outcome: Outcome) -> None:
             servers.set_fault(s, uuid, 500, message, None, instance.host)
             servers.set_state(s, uuid, vm_state=states.ERROR, task_state=None, new_flavor=None)
             outcome.errored.append(uuid)
+        elif task in POWER_TASKS and instance.host:
+            # Finished by :func:`finish_power_tasks`; until then the task_state stays
+            # and holds off new actions (a crash meanwhile leaves it to the next start).
+            outcome.power.append((instance.host, uuid, task))
         else:
             servers.set_state(s, uuid, task_state=None)
             outcome.tasks_dropped.append(uuid)
@@ -200,11 +227,12 @@ def reconcile_states(s: Session, cutoff: dt.datetime, outcome: Outcome) -> None:
     if stuck:
         log.warning(
             "reconcile: %d server(s) were left mid-work by a restart: %d put in ERROR, "
-            "%d deletes finished, %d tasks dropped",
+            "%d deletes finished, %d tasks dropped, %d power actions to finish",
             len(stuck),
             len(outcome.errored),
             len(outcome.deleted),
             len(outcome.tasks_dropped),
+            len(outcome.power),
         )
 
 
@@ -277,6 +305,44 @@ async def release(
     return done
 
 
+async def finish_power_tasks(db: Database, drivers: dict[str, Any], outcome: Outcome) -> None:
+    """Redo each interrupted stop, start or reboot on its host's driver; settle its states.
+
+    A reboot is redone hard (a soft one may wait for a guest that ignores ACPI).
+    When the driver fails the task is dropped and the vm_state kept: the power
+    state sync then reports what the guest really does.
+    """
+    for host, uuid, task in outcome.power:
+        call, vm_state, power_state = POWER_TASKS[task]
+        driver = drivers.get(host)
+        changes: dict[str, Any] = {"task_state": None}
+        try:
+            if driver is None:
+                raise RuntimeError(f"host {host} is not served by this process")
+            if call == "stop":
+                await driver.power_off(uuid)
+            elif call == "start":
+                await driver.power_on(uuid)
+            else:
+                await driver.reboot(uuid, True)
+            changes |= {"vm_state": vm_state, "power_state": power_state}
+            outcome.power_done.append(uuid)
+            log.warning("reconcile: finished the interrupted %s of %s", call, uuid)
+        except Exception as exc:
+            log.warning("reconcile: could not finish the %s of %s: %s", call, uuid, exc)
+
+        def settle(
+            s: Session, uuid: str = uuid, task: str = task, changes: dict[str, Any] = changes
+        ) -> None:
+            with suppress(Exception):  # deleted meanwhile, or no longer in that task
+                servers.set_state(s, uuid, expected_task_state=task, **changes)
+
+        try:  # never let one server keep the leftovers of others from being freed
+            await asyncio.to_thread(dbwork.write_now, db, settle)
+        except Exception as exc:
+            log.warning("reconcile: could not record the %s of %s: %s", call, uuid, exc)
+
+
 def _database_pass(db: Database, cutoff: dt.datetime | None) -> Outcome:
     outcome = Outcome()
 
@@ -305,6 +371,8 @@ async def run(
         if agent is not None:
             with suppress(Exception):
                 await agent.destroy(uuid)
+    if outcome.power:
+        await finish_power_tasks(db, drivers or {}, outcome)
     if not outcome.releases and not outcome.stale_images:
         return outcome
     pending = list(outcome.releases.values())

@@ -164,3 +164,17 @@ class ComputeAPI:
             return None if result is None else str(result)
         await self.bus.cast(topic, "run_action", payload)
         return None
+
+    async def serial_console(self, host: str, instance_uuid: str) -> dict[str, Any]:
+        """Ask the compute agent of ``host`` where ``instance_uuid``'s serial console is.
+
+        A ``call`` answered with ``{"host", "port", "internal_access_path"}``; the
+        agent's ``ConsoleUnavailable`` comes back as a ``RemoteError`` of that type.
+        """
+        result = await self.bus.call(
+            compute_topic(host, self.prefix),
+            "get_serial_console",
+            {"instance_uuid": instance_uuid},
+            timeout=COMPUTE_CALL_TIMEOUT,
+        )
+        return dict(result or {})

@@ -64,6 +64,10 @@ class InstanceMetadata:
     reservation_id: str = ""
     ec2_instance_id: str = ""
     ami_id: str = ""
+    #: EC2 ``block-device-mapping``: ami/root, and ephemeral0/swap when the flavor has them.
+    block_device_mapping: dict[str, str] = field(
+        default_factory=lambda: {"ami": "vda", "root": "/dev/vda"}
+    )
     kernel_id: str | None = None
     ramdisk_id: str | None = None
     fixed_ips: list[str] = field(default_factory=list)
@@ -114,7 +118,7 @@ def ec2_meta_data(instance: InstanceMetadata) -> dict[str, Any]:
             "public-hostname": instance.hostname,
             "public-ipv4": instance.floating_ips[0] if instance.floating_ips else "",
             "instance-type": instance.flavor_name,
-            "block-device-mapping": {"ami": "vda", "root": "/dev/vda"},
+            "block-device-mapping": dict(instance.block_device_mapping),
             "placement": {"availability-zone": instance.availability_zone},
             "instance-action": "none",
         }

@@ -1,15 +1,24 @@
-"""``kumo up``'s guest image steps: build it, and register it as the public image ``kumo-guest``.
+"""``kumo up``'s guest image steps: build it, and register it in the image service.
 
-The QEMU driver boots every guest with the Kumo kernel and initramfs of
-``<state_dir>/guest/`` (direct kernel boot); the image the servers API boots is
-the guest's root disk. ``kumo-guest`` is that disk: a blank qcow2 the guest's
-init formats on first boot to keep its instance state (``/var/lib/cloud``:
-which per-instance scripts already ran), so a reboot is not a first boot.
-Its properties name the kernel it runs with.
+Registered twice over, as OpenStack clouds offer images (both boot):
+
+- ``kumo-guest``: one bootable disk. The QEMU driver boots an image that names no
+  kernel with the Kumo kernel and initramfs of ``<state_dir>/guest/`` (direct
+  kernel boot); the image is the guest's root disk, a blank qcow2 the guest's
+  init formats on first boot to keep its instance state (``/var/lib/cloud``:
+  which per-instance scripts already ran), so a reboot is not a first boot.
+- ``kumo-guest-kernel`` (``aki``), ``kumo-guest-ramdisk`` (``ari``) and
+  ``kumo-guest-ami`` (``ami``, a small blank raw disk) whose ``kernel_id`` and
+  ``ramdisk_id`` properties name the other two: Nova's AMI/AKI/ARI model, booted
+  with the kernel and initrd downloaded from the image service.
+
+The ids are fixed (uuid5 of the name), so registering again is a no-op; when the
+guest image was rebuilt, the kernel and ramdisk images get the new data.
 """
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import shutil
 import subprocess
@@ -27,6 +36,14 @@ GUEST_IMAGE_NAME = "kumo-guest"
 GUEST_IMAGE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kumo:image:" + GUEST_IMAGE_NAME))
 #: Virtual size of the root disk: fits the smallest devstack flavors (1 GiB root).
 DISK_VIRTUAL_SIZE = 1 << 30
+KERNEL_IMAGE_NAME = "kumo-guest-kernel"
+RAMDISK_IMAGE_NAME = "kumo-guest-ramdisk"
+AMI_IMAGE_NAME = "kumo-guest-ami"
+KERNEL_IMAGE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kumo:image:" + KERNEL_IMAGE_NAME))
+RAMDISK_IMAGE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kumo:image:" + RAMDISK_IMAGE_NAME))
+AMI_IMAGE_ID = str(uuid.uuid5(uuid.NAMESPACE_URL, "kumo:image:" + AMI_IMAGE_NAME))
+#: The machine image's root disk: blank raw (an ami is raw data), grown by the flavor.
+AMI_DISK_SIZE = 4 << 20
 
 
 def guest_dir(settings: Settings) -> Path:
@@ -54,10 +71,17 @@ def _blank_qcow2(path: Path) -> bytes:
 
 
 def register_guest_image(settings: Settings, db: Database, guest: GuestImage) -> str | None:
-    """Register ``kumo-guest`` (public, active qcow2) unless it exists; its id, or None.
+    """Register ``kumo-guest`` and the kernel/ramdisk/machine images; kumo-guest's id, or None.
 
     None when ``qemu-img`` is missing (then no guest can run here anyway).
     """
+    disk = _register_disk_image(settings, db, guest)
+    register_machine_images(settings, db, guest)
+    return disk
+
+
+def _register_disk_image(settings: Settings, db: Database, guest: GuestImage) -> str | None:
+    """Register ``kumo-guest`` (public, active qcow2) unless it exists; its id, or None."""
     from kumo.image.db.models import Image
     from kumo.image.service import store
     from kumo.image.service.bootstrap import add_public_image
@@ -93,3 +117,89 @@ def register_guest_image(settings: Settings, db: Database, guest: GuestImage) ->
     )
     log.info("registered the guest image %s (%s)", GUEST_IMAGE_NAME, GUEST_IMAGE_ID)
     return GUEST_IMAGE_ID
+
+
+def _store(settings: Settings, image_id: str, data: bytes) -> Path:
+    from kumo.image.service import store
+
+    path = store.data_path(settings.state_dir, image_id)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    partial = path.with_name(path.name + ".part")
+    partial.write_bytes(data)
+    partial.replace(path)
+    return path
+
+
+def _refresh(settings: Settings, db: Database, image_id: str, data: bytes) -> bool:
+    """Give a registered built-in image new data when the build changed; whether it existed.
+
+    The compute hosts' image cache sees the new hash and fetches the image again.
+    """
+    from kumo.common.db import utcnow
+    from kumo.image.db.models import Image
+    from kumo.image.service import store
+
+    digest = hashlib.new(store.HASH_ALGO, data).hexdigest()
+    with db.writer() as session:
+        image = session.get(Image, image_id)
+        if image is None:
+            return False
+        if image.os_hash_value == digest:
+            return True
+        image.location = _store(settings, image_id, data).name
+        image.size = image.virtual_size = len(data)
+        image.checksum = hashlib.md5(data, usedforsecurity=False).hexdigest()
+        image.os_hash_algo, image.os_hash_value = store.HASH_ALGO, digest
+        image.updated_at = utcnow()
+    log.info("built-in image %s has new data (the guest image was rebuilt)", image_id)
+    return True
+
+
+def register_machine_images(settings: Settings, db: Database, guest: GuestImage) -> str:
+    """Register ``kumo-guest-kernel`` (aki), ``-ramdisk`` (ari) and ``-ami``; the ami's id.
+
+    Idempotent; the kernel and ramdisk follow the guest image when it was rebuilt.
+    """
+    from kumo.image.service.bootstrap import add_public_image
+
+    common = {
+        "os_distro": "kumo",
+        "os_type": "linux",
+        "hw_architecture": "x86_64",
+        "kumo_guest": "true",
+        "kumo_guest_kernel": guest.kernel_version,
+    }
+    zeros = bytes(AMI_DISK_SIZE)
+    parts: tuple[tuple[str, str, str, bytes, dict[str, str]], ...] = (
+        (KERNEL_IMAGE_ID, KERNEL_IMAGE_NAME, "aki", guest.kernel.read_bytes(), {}),
+        (RAMDISK_IMAGE_ID, RAMDISK_IMAGE_NAME, "ari", guest.initramfs.read_bytes(), {}),
+        (
+            AMI_IMAGE_ID,
+            AMI_IMAGE_NAME,
+            "ami",
+            zeros,
+            {
+                "kernel_id": KERNEL_IMAGE_ID,
+                "ramdisk_id": RAMDISK_IMAGE_ID,
+                "description": "Kumo guest as a machine image: booted with the "
+                f"{KERNEL_IMAGE_NAME} kernel and {RAMDISK_IMAGE_NAME} initrd",
+            },
+        ),
+    )
+    for image_id, name, kind, data, extra in parts:
+        if _refresh(settings, db, image_id, data):
+            continue
+        path = _store(settings, image_id, data)
+        add_public_image(
+            db,
+            image_id=image_id,
+            name=name,
+            data=data,
+            location=path.name,
+            virtual_size=len(data),
+            properties={**common, **extra},
+            disk_format=kind,
+            container_format=kind,
+        )
+        log.info("registered the guest image %s (%s, %s)", name, kind, image_id)
+    return AMI_IMAGE_ID

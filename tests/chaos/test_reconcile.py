@@ -190,3 +190,51 @@ def test_a_restart_settles_every_server_and_frees_leftovers(make_cloud: Any) -> 
             servers.set_state(s, fresh, vm_state="error", task_state=None)
             servers.set_fault(s, fresh, 500, "No valid host was found.")
         assert consistency.check(cloud.db) == []
+
+
+def test_an_interrupted_stop_start_or_reboot_is_finished_by_the_restart(make_cloud: Any) -> None:
+    with make_cloud(fake_hosts=1) as cloud:
+        uuids = []
+        for _ in range(3):
+            uuid, _ = cloud.boot("1")
+            assert cloud.wait_settled(uuid).vm_state == "active"
+            uuids.append(uuid)
+        stopping, starting, rebooting = uuids
+        driver = cloud.runtime.agents["fake"].driver
+        cloud.run(functools.partial(driver.power_off, starting))  # stopped before the start
+        _stage(cloud, starting, vm_state="stopped", power_state=4)
+        _stage(cloud, stopping, task_state="powering-off")
+        _stage(cloud, starting, task_state="powering-on")
+        _stage(cloud, rebooting, task_state="reboot_started")
+
+        outcome = _reconcile(cloud, utcnow())
+
+        assert sorted(outcome.power_done) == sorted(uuids)
+        assert outcome.tasks_dropped == []
+        settled = {u: cloud.instance(u) for u in uuids}
+        assert {u: (r.vm_state, r.task_state, r.power_state) for u, r in settled.items()} == {
+            stopping: ("stopped", None, 4),
+            starting: ("active", None, 1),
+            rebooting: ("active", None, 1),
+        }
+        info = {u: cloud.run(functools.partial(driver.get_info, u)).power_state for u in uuids}
+        assert info == {stopping: 4, starting: 1, rebooting: 1}
+        assert consistency.check(cloud.db) == []
+
+
+def test_the_guest_of_a_server_deleted_while_its_agent_was_away_is_destroyed(
+    make_cloud: Any,
+) -> None:
+    with make_cloud(fake_hosts=1) as cloud:
+        kept, _ = cloud.boot("1")
+        deleted, _ = cloud.boot("1")
+        assert cloud.wait_settled(kept).vm_state == "active"
+        assert cloud.wait_settled(deleted).vm_state == "active"
+        agent = cloud.runtime.agents["fake"]
+        with cloud.db.writer() as s:  # the API's local delete: nobody told the agent
+            server_actions.delete_locally(s, deleted)
+        assert deleted in cloud.run(agent.driver.list_instances)
+
+        cloud.run(agent.sync_power_states)
+
+        assert cloud.run(agent.driver.list_instances) == [kept]

@@ -55,6 +55,8 @@ def cloud(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Cloud]:
         "KUMO_STATE_DIR": str(state),
         "KUMO_PORT": str(port),
         "KUMO_ADMIN_PASSWORD": ADMIN_PASSWORD,
+        # Several test clouds share this host; this one tests the APIs, not the data plane.
+        "KUMO_NETWORK_AGENT": "false",
     }
     client_env = clean_env(home) | {"OS_CLIENT_CONFIG_FILE": str(state / "clouds.yaml")}
     try:

@@ -40,3 +40,15 @@ def test_other_database_errors_stay_500() -> None:
     resp = _app().get("/bug")
     assert resp.status_code == 500
     assert "Retry-After" not in resp.headers
+
+
+def test_a_lost_connection_is_answered_without_the_exception_escaping() -> None:
+    # Escaping (Starlette's catch-all re-raises) made uvicorn drop the keep-alive connection.
+    app, asgi = make_service_app("t", _render, 1024)
+
+    @app.get("/lost")
+    def lost() -> None:
+        raise OperationalError("SELECT 1", {}, Exception("server closed the connection"))
+
+    resp = TestClient(asgi, raise_server_exceptions=True).get("/lost")
+    assert resp.status_code == 503

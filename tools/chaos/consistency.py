@@ -64,11 +64,11 @@ def allocation_problems(s: Session) -> list[str]:
     """Placement allocations must match the servers that exist, no more and no fewer."""
     problems: list[str] = []
     servers = {i.uuid: i for i in s.scalars(select(Instance).where(Instance.deleted.is_(False)))}
-    rp_uuid = dict(s.execute(select(ResourceProvider.id, ResourceProvider.uuid)).tuples().all())
+    rp_uuid = {i: u for i, u in s.execute(select(ResourceProvider.id, ResourceProvider.uuid))}
     held: dict[str, set[str]] = {}
     for consumer, rp_id in s.execute(
         select(Allocation.consumer_id, Allocation.resource_provider_id).distinct()
-    ).tuples():
+    ):
         held.setdefault(consumer, set()).add(rp_uuid.get(rp_id, f"missing provider {rp_id}"))
     for consumer, providers in sorted(held.items()):
         server = servers.get(consumer)

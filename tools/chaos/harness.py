@@ -2,9 +2,10 @@
 
 The cloud is `kumo up` in a temporary state directory (as
 ``tools/tempest/cloud.py``'s ``start_fresh``, whose helpers it reuses) with
-extra ``KUMO_*`` settings: the fake virt driver and, for a crash scenario, the
-test-only ``KUMO_FAULT_INJECTION`` naming the point where the process kills
-itself (once; the supervisor then restarts it).
+extra ``KUMO_*`` settings: the fake virt driver (or, with ``virt="qemu"``, real
+QEMU guests) and, for a crash scenario, the test-only ``KUMO_FAULT_INJECTION``
+naming the point where the process kills itself (once; the supervisor then
+restarts it).
 """
 
 from __future__ import annotations
@@ -38,6 +39,7 @@ class ChaosCloud:
     env: dict[str, str]
     base: str
     password: str
+    virt: str = "fake"
 
     @property
     def db_path(self) -> Path:
@@ -58,6 +60,21 @@ class ChaosCloud:
             return int((self.state_dir / "run" / "supervisor.pid").read_text().split()[0])
         except (OSError, ValueError, IndexError):
             return None
+
+    def role_pid(self, role: str = "all") -> int | None:
+        """The pid of the process serving ``role`` (it writes ``run/<role>.pid``)."""
+        try:
+            return int((self.state_dir / "run" / f"{role}.pid").read_text().split()[0])
+        except (OSError, ValueError, IndexError):
+            return None
+
+    def kill_role(self, role: str = "all") -> int:
+        """SIGKILL the role's process (the supervisor restarts it); the pid killed."""
+        pid = self.role_pid(role)
+        if pid is None:
+            raise CloudError(f"no pid file of role {role}")
+        os.kill(pid, signal.SIGKILL)
+        return pid
 
     def power_loss(self) -> None:
         """SIGKILL the whole process group: the supervisor and every role at once."""
@@ -82,13 +99,26 @@ class ChaosCloud:
         return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
 
     def stop(self) -> None:
-        """`kumo down --purge` and remove every trace."""
+        """`kumo down --purge` and remove every trace (guests included)."""
         kumo_down(self.env)
+        if self.virt == "qemu":
+            # `kumo down --purge` stops the guests; this is the safety net when it failed.
+            from kumo.agents.compute.virt.qemu import process
+
+            for guest in process.running_guests():
+                if guest.pidfile.startswith(str(self.state_dir.resolve()) + "/"):
+                    process.kill(guest.pid)
         shutil.rmtree(self.scratch, ignore_errors=True)
 
 
-def start(extra_env: dict[str, str] | None = None, *, timeout: float = 180) -> ChaosCloud:
-    """`kumo up` in a new temporary state directory with ``extra_env`` settings."""
+def start(
+    extra_env: dict[str, str] | None = None, *, timeout: float = 180, virt: str = "fake"
+) -> ChaosCloud:
+    """`kumo up` in a new temporary state directory with ``extra_env`` settings.
+
+    ``virt="qemu"`` runs real guests: `kumo up` builds the guest image and
+    registers ``kumo-guest``; guests get 10 s to obey the ACPI power button.
+    """
     if not KUMO.exists():
         raise CloudError(f"{KUMO} is missing: run `make venv` first")
     scratch = Path(tempfile.mkdtemp(prefix="kumo-chaos-"))
@@ -101,13 +131,17 @@ def start(extra_env: dict[str, str] | None = None, *, timeout: float = 180) -> C
         "KUMO_STATE_DIR": str(state),
         "KUMO_PORT": str(port),
         "KUMO_ADMIN_PASSWORD": password,
-        "KUMO_VIRT_DRIVER": "fake",
+        "KUMO_VIRT_DRIVER": virt,
         "KUMO_COMPUTE_HOST": "chaos",
+        # Chaos clouds run beside other test clouds: no Linux data plane (default "auto").
+        "KUMO_NETWORK_AGENT": "false",
         "HOME": str(home),
         "XDG_CONFIG_HOME": str(home / ".config"),
     }
+    if virt == "qemu":
+        env["KUMO_QEMU_SHUTDOWN_TIMEOUT"] = "10"
     env |= extra_env or {}
-    cloud = ChaosCloud(scratch, state, env, f"http://127.0.0.1:{port}", password)
+    cloud = ChaosCloud(scratch, state, env, f"http://127.0.0.1:{port}", password, virt)
     try:
         done = subprocess.run(
             [str(KUMO), "up"], env=env, capture_output=True, text=True, timeout=timeout
@@ -197,19 +231,24 @@ class Api:
         r.raise_for_status()
         return str(r.json()["networks"][0]["id"])
 
-    def image_id(self) -> str:
-        """An active image."""
-        r = self.request("GET", "/image/v2/images", params={"status": "active"})
+    def image_id(self, name: str | None = None) -> str:
+        """An active image (the one called ``name`` when given)."""
+        params = {"status": "active"} | ({"name": name} if name else {})
+        r = self.request("GET", "/image/v2/images", params=params)
         r.raise_for_status()
         return str(r.json()["images"][0]["id"])
 
-    def create_server(self, name: str, flavor: str = "42") -> httpx.Response:
-        """POST /servers (the fake driver boots it); the response, even a 5xx."""
+    def create_server(
+        self, name: str, flavor: str = "42", image: str | None = None
+    ) -> httpx.Response:
+        """POST /servers (image ``image`` by name, else any); the response, even a 5xx."""
+        if image is None and self.cloud.virt == "qemu":
+            image = "kumo-guest"  # the image a real guest boots
         body = {
             "server": {
                 "name": name,
                 "flavorRef": flavor,
-                "imageRef": self.image_id(),
+                "imageRef": self.image_id(image),
                 "networks": [{"uuid": self.network_id()}],
             }
         }
@@ -223,6 +262,12 @@ class Api:
         r.raise_for_status()
         found = r.json()["servers"]
         return found[0] if found else None
+
+    def port_ids(self, server_id: str) -> list[str]:
+        """The ids of the ports bound to ``server_id``."""
+        r = self.request("GET", "/networking/v2.0/ports", params={"device_id": server_id})
+        r.raise_for_status()
+        return [str(p["id"]) for p in r.json()["ports"]]
 
     def server(self, server_id: str) -> dict[str, Any] | None:
         """GET /servers/{id}; None once it is gone (404)."""

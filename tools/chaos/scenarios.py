@@ -20,9 +20,8 @@ from typing import Any
 import httpx
 
 from kumo.common.db import Database
-from kumo.common.faults import EXTRA_POINTS
 from kumo.compute.journey import STEPS
-from tools.chaos import consistency
+from tools.chaos import consistency, services
 from tools.chaos.harness import Api, ChaosCloud, start, wait_for
 from tools.chaos.proxy import CuttableProxy
 
@@ -93,7 +92,8 @@ def _still_works(api: Api, result: Result, tag: str) -> None:
         result.problems.append(f"the cloud does not work after recovery: {exc}")
 
 
-def _delete_and_check(api: Api, server: dict[str, Any] | None, result: Result) -> None:
+def delete_and_check(api: Api, server: dict[str, Any] | None, result: Result) -> None:
+    """Delete the server the crash left (the delete itself must work)."""
     if server is None:
         return
     try:
@@ -104,6 +104,7 @@ def _delete_and_check(api: Api, server: dict[str, Any] | None, result: Result) -
 
 
 def _wait_fired(cloud: ChaosCloud, point: str, result: Result, timeout: float = 60) -> bool:
+    """Wait for ``point`` to kill the process (a problem when it never does)."""
     try:
         wait_for(f"the fault point {point} to fire", lambda: cloud.fired(point), timeout)
     except TimeoutError:
@@ -113,13 +114,19 @@ def _wait_fired(cloud: ChaosCloud, point: str, result: Result, timeout: float = 
     return True
 
 
-def _run(name: str, env: dict[str, str], body: Callable[[ChaosCloud, Api, Result], None]) -> Result:
+def _run(
+    name: str,
+    env: dict[str, str],
+    body: Callable[[ChaosCloud, Api, Result], None],
+    *,
+    virt: str = "fake",
+) -> Result:
     result = Result(name)
     began = time.monotonic()
     cloud: ChaosCloud | None = None
     api: Api | None = None
     try:
-        cloud = start(env)
+        cloud = start(env, virt=virt)
         api = Api(cloud)
         api.wait_healthy()
         body(cloud, api, result)
@@ -162,7 +169,7 @@ def boot_kill(point: str) -> Result:
             server = api.settled(found["id"], SETTLE)
             _final_ok(server, result)
         result.problems += settle_consistency(cloud.database_url())
-        _delete_and_check(api, server, result)
+        delete_and_check(api, server, result)
         _still_works(api, result, name)
         result.problems += settle_consistency(cloud.database_url())
 
@@ -170,6 +177,7 @@ def boot_kill(point: str) -> Result:
 
 
 def _active_server(api: Api, name: str) -> dict[str, Any]:
+    """A new server, ACTIVE (RuntimeError when it does not get there)."""
     r = api.create_server(name)
     r.raise_for_status()
     server = api.settled(r.json()["server"]["id"], SETTLE)
@@ -210,7 +218,7 @@ def action_kill(point: str, action: str) -> Result:
             if left:
                 result.notes.append(f"snapshot image left: {', '.join(left)}")
         result.problems += settle_consistency(cloud.database_url())
-        _delete_and_check(api, after, result)
+        delete_and_check(api, after, result)
         _still_works(api, result, name)
         result.problems += settle_consistency(cloud.database_url())
 
@@ -285,7 +293,7 @@ def power_loss(seconds: float = 6.0) -> Result:
         api.login()
         r = api.request("GET", "/compute/v2.1/servers/detail", params={"all_tenants": "1"})
         servers = r.json()["servers"]
-        states = Counter()
+        states: Counter[str] = Counter()
         for server in servers:
             final = api.settled(server["id"], SETTLE)
             states[final["status"] if final else "gone"] += 1
@@ -296,7 +304,8 @@ def power_loss(seconds: float = 6.0) -> Result:
         for server in servers:  # they fill the quota; deleting them after a crash must work
             api.delete_server(server["id"])
         for server in servers:
-            wait_for("the servers to be deleted", lambda i=server["id"]: api.server(i) is None, 60)
+            sid = str(server["id"])
+            wait_for("the servers to be deleted", lambda i=sid: api.server(i) is None, 60)  # type: ignore[misc]
         _still_works(api, result, "power")
 
     return _run("power loss during heavy writes", {}, body)
@@ -305,8 +314,10 @@ def power_loss(seconds: float = 6.0) -> Result:
 # ----- the broker and the database going away --------------------------------------------------
 
 
-def broker_restart(rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/") -> Result:
-    """RabbitMQ "restarted" (every link cut) while servers boot."""
+def broker_restart(
+    rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/", *, real: bool = False
+) -> Result:
+    """RabbitMQ restarted while servers boot: every link cut, or (``real``) the server itself."""
     proxy = CuttableProxy("127.0.0.1", 5672)
     proxy.start()
     prefix = f"chaos{secrets.token_hex(4)}."
@@ -334,11 +345,15 @@ def broker_restart(rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/") -> Re
         for t in threads:
             t.start()
         time.sleep(0.3)
-        proxy.cut(refuse_for=2.0)
+        if real:
+            took = services.restart_rabbit()
+            result.notes.append(f"RabbitMQ restarted (stop_app/start_app, {took:.1f}s)")
+        else:
+            proxy.cut(refuse_for=2.0)
         for t in threads:
             t.join(timeout=200)
         result.notes.append(f"creates answered {answers}; links cut {proxy.cuts}x")
-        finals = Counter()
+        finals: Counter[str] = Counter()
         for sid in ids:
             server = api.settled(sid, 200)
             finals[server["status"] if server else "gone"] += 1
@@ -350,10 +365,13 @@ def broker_restart(rabbit_url: str = "amqp://guest:guest@127.0.0.1:5672/") -> Re
         result.problems += settle_consistency(cloud.database_url())
         _still_works(api, result, "rabbit")
 
+    how = "real restart" if real else "proxy cut"
     try:
-        return _run("RabbitMQ restarted mid-boot (proxy cut)", env, body)
+        return _run(f"RabbitMQ restarted mid-boot ({how})", env, body)
     finally:
         proxy.close()
+        if real:
+            services.ensure_running()
         _delete_queues(rabbit_url, prefix)
 
 
@@ -377,8 +395,10 @@ def _delete_queues(rabbit_url: str, prefix: str) -> None:
         asyncio.run(go())
 
 
-def database_restart(pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/") -> Result:
-    """PostgreSQL "restarted" (every link cut) while requests write."""
+def database_restart(
+    pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432/", *, real: bool = False
+) -> Result:
+    """PostgreSQL restarted while requests write: every link cut, or (``real``) the server."""
     import psycopg
 
     name = f"kumo_chaos_{secrets.token_hex(4)}"
@@ -395,28 +415,42 @@ def database_restart(pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432
         statuses: Counter[str] = Counter()
         retry_after: list[str] = []
         net = api.network_id()
+        # Each port gets a unique name: afterwards every one answered 201 must exist
+        # once and whole (MAC, fixed IP), and none refused may have been half written.
+        created: set[str] = set()
+        refused: set[str] = set()
 
         def write() -> None:
             while not stop.is_set():
+                name = f"pgw-{secrets.token_hex(6)}"
                 try:
                     r = api.request(
-                        "POST", "/networking/v2.0/ports", json={"port": {"network_id": net}}
+                        "POST",
+                        "/networking/v2.0/ports",
+                        json={"port": {"network_id": net, "name": name}},
                     )
                     statuses[str(r.status_code)] += 1
+                    (created if r.status_code == 201 else refused).add(name)
                     if r.status_code == 503:
                         retry_after.append(r.headers.get("Retry-After", ""))
                     r = api.request("GET", "/compute/v2.1/servers/detail")
                     statuses[str(r.status_code)] += 1
                 except httpx.HTTPError as exc:
                     statuses[type(exc).__name__] += 1
+                    refused.add(name)
 
         threads = [threading.Thread(target=write) for _ in range(2)]
         for t in threads:
             t.start()
         time.sleep(2.0)
-        proxy.cut(refuse_for=1.0)
-        time.sleep(2.0)
-        proxy.cut()
+        if real:
+            took = services.restart_postgres()
+            result.notes.append(f"PostgreSQL restarted (pg_ctlcluster -m fast, {took:.1f}s)")
+            time.sleep(2.0)
+        else:
+            proxy.cut(refuse_for=1.0)
+            time.sleep(2.0)
+            proxy.cut()
         time.sleep(2.0)
         stop.set()
         for t in threads:
@@ -432,31 +466,80 @@ def database_restart(pg_url: str = "postgresql+psycopg://postgres@127.0.0.1:5432
             result.notes.append(f"{len(errors)} ERROR log lines; last: {errors[-1][-300:]}")
         direct = env["KUMO_DATABASE_URL"].replace(f"127.0.0.1:{proxy.port}", "127.0.0.1:5432")
         result.problems += settle_consistency(direct)
+        _check_port_rows(api, net, created, refused, result)
+        # The writers filled the port quota (409 OverQuota): free it for the boot below.
+        r = api.request("GET", "/networking/v2.0/ports", params={"network_id": net})
+        for port in r.json()["ports"]:
+            if str(port.get("name") or "").startswith("pgw-"):
+                api.request("DELETE", f"/networking/v2.0/ports/{port['id']}")
         _still_works(api, result, "pg")
 
+    how = "real restart" if real else "proxy cut"
     try:
-        return _run("PostgreSQL restarted mid-request (proxy cut)", env, body)
+        return _run(f"PostgreSQL restarted mid-request ({how})", env, body)
     finally:
         proxy.close()
+        if real:
+            services.ensure_running()
         with contextlib.suppress(Exception), psycopg.connect(admin_dsn, autocommit=True) as conn:
             conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
 
 
-def all_scenarios() -> list[tuple[str, Callable[[], Result]]]:
-    """Every scenario of `make chaos`, by name."""
+def _check_port_rows(
+    api: Api, net: str, created: set[str], refused: set[str], result: Result
+) -> None:
+    """Every port answered 201 exists once and whole; note those refused but stored."""
+    r = api.request("GET", "/networking/v2.0/ports", params={"network_id": net})
+    r.raise_for_status()
+    seen: Counter[str] = Counter()
+    for port in r.json()["ports"]:
+        name = str(port.get("name") or "")
+        if not name.startswith("pgw-"):
+            continue
+        seen[name] += 1
+        if not port.get("mac_address") or not port.get("fixed_ips"):
+            result.problems.append(f"port {port['id']} ({name}) is incomplete: {port}")
+    missing = created - set(seen)
+    if missing:
+        result.problems.append(f"{len(missing)} port(s) answered 201 are missing")
+    twice = [n for n, c in seen.items() if c > 1]
+    if twice:
+        result.problems.append(f"port(s) stored twice: {twice}")
+    stored = refused & set(seen)
+    result.notes.append(
+        f"ports: {len(created)} created, all present and whole: {not missing and not twice}; "
+        f"{len(refused)} refused or unanswered, of which {len(stored)} were stored anyway "
+        "(committed before the link broke; whole)"
+    )
+
+
+def all_scenarios(real_restart: bool = False) -> list[tuple[str, Callable[[], Result]]]:
+    """Every fake-driver scenario of `make chaos`, by name.
+
+    ``real_restart`` adds the restarts of this machine's real PostgreSQL and
+    RabbitMQ servers (shared with other users: only when asked for).
+    """
     out: list[tuple[str, Callable[[], Result]]] = [
-        (step.event, lambda e=step.event: boot_kill(e)) for step in STEPS
+        (step.event, lambda e=step.event: boot_kill(e))  # type: ignore[misc]
+        for step in STEPS
     ]
-    actions = {
-        "delete_compute_ports_released": "delete",
-        "snapshot_compute_upload": "snapshot",
-        "resize_compute_claimed": "resize",
-    }
-    assert set(actions) == set(EXTRA_POINTS)
-    out += [(p, lambda p=p, a=a: action_kill(p, a)) for p, a in actions.items()]  # type: ignore[misc]
+    out += [(p, lambda p=p, a=a: action_kill(p, a)) for p, a in FAKE_ACTIONS.items()]  # type: ignore[misc]
     out += [
         ("power_loss", power_loss),
         ("rabbitmq", broker_restart),
         ("postgresql", database_restart),
     ]
+    if real_restart:
+        out += [
+            ("rabbitmq_real", lambda: broker_restart(real=True)),
+            ("postgresql_real", lambda: database_restart(real=True)),
+        ]
     return out
+
+
+#: Fault points outside the boot journey, with the action that reaches them (fake driver).
+FAKE_ACTIONS = {
+    "delete_compute_ports_released": "delete",
+    "snapshot_compute_upload": "snapshot",
+    "resize_compute_claimed": "resize",
+}

@@ -136,6 +136,8 @@ def start_fresh(password: str | None = None) -> Cloud:
         # tempest checks the API, not guests: the fake virt driver answers at once where
         # QEMU (auto-detected) needs minutes per boot on a loaded machine.
         "KUMO_VIRT_DRIVER": "fake",
+        # Tempest clouds run beside other clouds on this host and test the API: no data plane.
+        "KUMO_NETWORK_AGENT": "false",
     }
     try:
         done = subprocess.run(

@@ -10,6 +10,7 @@ as nova-compute's service user may in Glance).
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Any
 
 from kumo.common import errors
 from kumo.common.clients.base import ServiceSession, raise_for_status
@@ -22,6 +23,14 @@ class ServiceImageSource:
 
     def __init__(self, session: ServiceSession) -> None:
         self.session = session
+
+    async def get_image(self, image_id: str) -> dict[str, Any]:
+        """The metadata of image ``image_id`` (the kernel or ramdisk a machine image names)."""
+        response = await self.session.request(
+            "GET", "image", f"/v2/images/{image_id}", what="image"
+        )
+        image: dict[str, Any] = response.json()
+        return image
 
     async def download(self, image_id: str, destination: Path) -> None:
         """Write the data of image ``image_id`` to ``destination`` (streamed)."""

@@ -31,6 +31,7 @@ from kumo.agents.compute.virt.driver import (
     SHUTDOWN,
     SUSPENDED,
     GuestSpec,
+    ImageUnusable,
     VirtDriver,
     VirtError,
 )
@@ -140,7 +141,9 @@ class ComputeManager:
 
         A server that is ACTIVE in the database but whose guest is shut off (shut
         down from inside, or died while Kumo was down) becomes SHUTOFF. Servers with
-        a task in progress are left to that task.
+        a task in progress are left to that task. A guest whose server no longer
+        exists (deleted while this agent was down or dead, so nobody destroyed it)
+        is destroyed: Nova's ``running_deleted_instance_action = reap``.
         """
         for uuid in await self.driver.list_instances():
             try:
@@ -148,6 +151,11 @@ class ComputeManager:
                 view = await self.conductor.instance_view(uuid)
                 info = await self.driver.get_info(uuid)
             except (VirtError, RemoteError) as exc:
+                if isinstance(exc, RemoteError) and exc.exc_type.endswith("NotFound"):
+                    log.warning("guest %s: its server is deleted; destroying the guest", uuid)
+                    with suppress(VirtError):
+                        await self.driver.destroy(uuid)
+                    continue
                 log.debug("power sync of %s skipped: %s", uuid, exc)
                 continue
             if view.get("task_state") is not None or view.get("host") != self.host:
@@ -298,7 +306,7 @@ class ComputeManager:
             log.info("instance %s was deleted during its build on %s", uuid, self.host)
             await step.failed(None)
             await self._rollback(uuid, ports, spawned, free_allocation=True)
-        except BuildAbort as exc:
+        except (BuildAbort, ImageUnusable) as exc:  # no host could build it: no reschedule
             await step.failed(exc)
             await self._rollback(uuid, ports, spawned, free_allocation=True)
             await self._fail(uuid, str(exc), "".join(tb.format_exception(exc)))
@@ -604,7 +612,9 @@ class ComputeManager:
         image = await self._image_for(dict(view, image_ref=image_ref), context)
         with suppress(VirtError):
             await self.driver.destroy(uuid)
-        await self.driver.spawn(self._guest(view, image, await self._ports(view)))
+        # Nova: a server rebuilt while stopped is stopped again afterwards.
+        stopped = view.get("vm_state") == STOPPED
+        power = await self._spawn(self._guest(view, image, await self._ports(view)), stopped)
         changes: dict[str, Any] = {}
         if image_ref and image_ref != view.get("image_ref"):
             changes["image_ref"] = image_ref
@@ -612,12 +622,20 @@ class ComputeManager:
             changes.update(host=self.host, node=self.host, launched_on=self.host)
         await self._set_state(
             uuid,
-            vm_state=ACTIVE,
+            vm_state=STOPPED if stopped else ACTIVE,
             task_state=None,
-            power_state=RUNNING,
+            power_state=power,
             expected_task_state=view.get("task_state"),
             **changes,
         )
+
+    async def _spawn(self, guest: GuestSpec, stopped: bool) -> int:
+        """Start ``guest``; powered off again when the server was stopped. Its power state."""
+        await self.driver.spawn(guest)
+        if not stopped:
+            return RUNNING
+        await self.driver.power_off(guest.uuid)
+        return SHUTDOWN
 
     async def _resize(
         self, context: dict[str, Any], view: dict[str, Any], params: dict[str, Any]
@@ -640,12 +658,17 @@ class ComputeManager:
         guest = self._guest(dict(view, flavor=new), image, await self._ports(view))
         with suppress(VirtError):
             await self.driver.destroy(uuid)
-        await self.driver.spawn(guest)
+        # Nova keeps a stopped server stopped through resize, confirm and revert.
+        stopped = view.get("vm_state") == STOPPED
+        power = await self._spawn(guest, stopped)
+        sysmeta = dict(view.get("system_metadata") or {})
+        sysmeta["old_vm_state"] = STOPPED if stopped else ACTIVE
         await self._set_state(
             uuid,
             vm_state=RESIZED,
             task_state=None,
-            power_state=RUNNING,
+            power_state=power,
+            system_metadata=sysmeta,
             expected_task_state=view.get("task_state"),
             **_flavor_fields(new, old=view.get("flavor")),
         )
@@ -656,14 +679,16 @@ class ComputeManager:
         """Cold migration, on the destination: the guest moves here, pending confirm/revert."""
         uuid = view["uuid"]
         image = await self._image_for(view, context) if view.get("image_ref") else {}
-        await self.driver.spawn(self._guest(view, image, await self._ports(view)))
+        stopped = view.get("vm_state") == STOPPED
+        power = await self._spawn(self._guest(view, image, await self._ports(view)), stopped)
         sysmeta = dict(view.get("system_metadata") or {})
         sysmeta["resize_source_host"] = params.get("source_host") or view.get("host") or ""
+        sysmeta["old_vm_state"] = STOPPED if stopped else ACTIVE
         await self._set_state(
             uuid,
             vm_state=RESIZED,
             task_state=None,
-            power_state=RUNNING,
+            power_state=power,
             host=self.host,
             node=self.host,
             old_flavor=view.get("flavor"),
@@ -695,9 +720,10 @@ class ComputeManager:
                     "cleanup_guest",
                     {"instance_uuid": uuid},
                 )
+        stopped = sysmeta.pop("old_vm_state", ACTIVE) == STOPPED
         await self._set_state(
             uuid,
-            vm_state=ACTIVE,
+            vm_state=STOPPED if stopped else ACTIVE,
             task_state=None,
             old_flavor=None,
             system_metadata=sysmeta,
@@ -720,23 +746,22 @@ class ComputeManager:
             view["user_id"],
             consumer_generation=current.get("consumer_generation"),
         )
+        stopped = sysmeta.pop("old_vm_state", ACTIVE) == STOPPED
         changes: dict[str, Any] = dict(_flavor_fields(old, old=None), system_metadata=sysmeta)
+        power = SHUTDOWN if stopped else RUNNING
+        with suppress(VirtError):
+            await self.driver.destroy(uuid)
         if source != self.host:
-            with suppress(VirtError):
-                await self.driver.destroy(uuid)
             changes.update(host=source, node=source)
         else:
-            with suppress(VirtError):
-                await self.driver.destroy(uuid)
             image = await self._image_for(view, context) if view.get("image_ref") else {}
-            await self.driver.spawn(
-                self._guest(dict(view, flavor=old), image, await self._ports(view))
-            )
+            guest = self._guest(dict(view, flavor=old), image, await self._ports(view))
+            power = await self._spawn(guest, stopped)
         await self._set_state(
             uuid,
-            vm_state=ACTIVE,
+            vm_state=STOPPED if stopped else ACTIVE,
             task_state=None,
-            power_state=RUNNING,
+            power_state=power,
             expected_task_state=view.get("task_state"),
             **changes,
         )
@@ -881,6 +906,16 @@ class ComputeManager:
             lines = text.splitlines(keepends=True)
             text = "".join(lines[-int(length) :]) if int(length) > 0 else ""
         return text
+
+    async def get_serial_console(self, instance_uuid: str) -> dict[str, Any]:
+        """Where the guest's serial console is on this host (a bus ``call`` from the proxy).
+
+        Answers Nova's console connection info: ``host``, ``port`` (TCP, or None)
+        and ``internal_access_path`` (the unix socket). The driver raises
+        ``ConsoleUnavailable`` when it has none (the fake driver, a stopped guest).
+        """
+        console = await self.driver.serial_console(instance_uuid)
+        return {"host": console.host, "port": console.port, "internal_access_path": console.path}
 
     async def cleanup_guest(self, instance_uuid: str) -> None:
         """Destroy a guest left on this host by a confirmed migration."""

@@ -23,8 +23,10 @@ import httpx
 from kumo.agents.network.linux import names
 from kumo.agents.network.metadata_proxy import Instance, MetadataProxy
 from kumo.agents.network.plane import DataPlane
+from kumo.agents.network.report import Heartbeat
 from kumo.agents.network.source import ApiStateSource
 from kumo.agents.network.state import ROUTER_INTERFACE_OWNERS, DesiredState, is_guest_port
+from kumo.agents.network.taps import watch_taps
 from kumo.common.bus import Bus
 from kumo.common.clients.base import ServiceSession
 from kumo.common.config import Settings
@@ -49,17 +51,23 @@ class NetworkAgent:
         *,
         proxy: MetadataProxy | None = None,
         resync_interval: float = 30.0,
+        watch_guest_taps: bool = True,
     ) -> None:
         self.plane = plane
+        self.watch_guest_taps = watch_guest_taps
         self.fetch = fetch
         self.proxy = proxy
         self.resync_interval = resync_interval
         self.passes = 0
         self.last_changes: list[str] = []
+        #: The desired state of the last reconcile (the heartbeat counts its resources).
+        self.last_state: DesiredState | None = None
+        self.heartbeat: Heartbeat | None = None
         self.events: list[str] = []
         self._wake = asyncio.Event()
         self._lock = asyncio.Lock()
         self._task: asyncio.Task[None] | None = None
+        self._taps_task: asyncio.Task[None] | None = None
 
     # The bus endpoint: any known "<resource>_<action>" wakes the loop.
 
@@ -82,6 +90,7 @@ class NetworkAgent:
         async with self._lock:
             state = await self.fetch()
             changes = await asyncio.to_thread(self.plane.apply, state)
+            self.last_state = state
             if self.proxy is not None:
                 await self._sync_proxy(state)
             self.passes += 1
@@ -121,15 +130,21 @@ class NetworkAgent:
             self.proxy.set_instances(netns, instances)
 
     async def _loop(self) -> None:
+        failures = 0
         while True:
+            # After a failed pass, try again soon (1, 2, 4 … s, at most the resync
+            # interval): a booting guest's tap must not wait for the next resync.
+            timeout = min(2.0 ** (failures - 1), self.resync_interval) if failures else None
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), self.resync_interval)
+                await asyncio.wait_for(self._wake.wait(), timeout or self.resync_interval)
             self._wake.clear()
             started = time.monotonic()
             try:
                 await self.reconcile()
+                failures = 0
             except Exception:
-                log.exception("network reconcile failed; retrying at the next resync")
+                failures += 1
+                log.exception("network reconcile failed (%d in a row); retrying", failures)
             log.debug("reconcile took %.3fs", time.monotonic() - started)
 
     def start(self) -> None:
@@ -137,9 +152,21 @@ class NetworkAgent:
         if self._task is None:
             self._wake.set()
             self._task = asyncio.create_task(self._loop(), name="kumo network agent")
+        if self.watch_guest_taps and self._taps_task is None:
+            # A guest's tap appears when QEMU starts, after the port events: plug it now.
+            self._taps_task = asyncio.create_task(
+                watch_taps(self._wake.set), name="kumo network agent taps"
+            )
 
     async def stop(self) -> None:
         """Stop the loop (the data plane stays as it is: guests keep their network)."""
+        if self.heartbeat is not None:
+            await self.heartbeat.stop()
+        if self._taps_task is not None:
+            self._taps_task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._taps_task
+            self._taps_task = None
         if self._task is not None:
             self._task.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -161,17 +188,32 @@ async def start_network_agent(
 
     The desired state comes from the Networking API through the service session;
     the metadata proxy forwards to ``metadata_url`` (default: the API server's
-    ``/metadata`` path) signing with ``metadata_proxy_shared_secret``.
+    ``/metadata`` path) signing with ``metadata_proxy_shared_secret``, through
+    ``transport`` when given (in process, as the desired state is read).
     """
     session = ServiceSession(settings, transport=transport)
     source = ApiStateSource(session, settings.compute_host)
     proxy = MetadataProxy(
         metadata_url or f"{settings.public_url}/metadata",
         settings.metadata_proxy_shared_secret_value(),
+        transport=transport,
     )
     agent = NetworkAgent(
-        DataPlane(settings.state_dir), source.fetch, proxy=proxy, resync_interval=resync_interval
+        # Security groups in tables of this cloud's own: other clouds on the host keep theirs.
+        DataPlane(settings.state_dir, isolate_security_groups=True),
+        source.fetch,
+        proxy=proxy,
+        resync_interval=resync_interval,
     )
     await bus.serve(TOPIC, agent)
     agent.start()
+    # GET /v2.0/agents shows this host's agents, alive while the heartbeat goes on.
+    agent.heartbeat = Heartbeat(
+        session,
+        settings.compute_host,
+        lambda: agent.last_state,
+        interval=settings.network_agent_report_interval,
+        metadata_url=metadata_url or f"{settings.public_url}/metadata",
+    )
+    agent.heartbeat.start()
     return agent

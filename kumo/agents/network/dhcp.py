@@ -26,6 +26,12 @@ from kumo.agents.network.linux.cmd import in_namespace
 from kumo.agents.network.state import DHCP_OWNER, DesiredState, Resource
 
 LEASE_SECONDS = 86400
+#: dnsmasq's ``--dhcp-range`` mode for an IPv6 subnet whose router advertisements Kumo
+#: sends (``ipv6_ra_mode`` set), by its address mode: SLAAC only advertises the prefix;
+#: stateless adds DHCPv6 for options (DNS); stateful hands out the ports' addresses.
+IPV6_RANGE_MODES = {"slaac": "ra-only", "dhcpv6-stateless": "ra-stateless"}
+#: Seconds between unsolicited router advertisements (solicitations are answered at once).
+RA_INTERVAL = 10
 _OPT_NAME = re.compile(r"^(?:[0-9]{1,3}|[a-z][a-z0-9-]{0,40})$")
 _OPT_VALUE = re.compile(r"^[A-Za-z0-9 .,:/_@=+\-\[\]]{0,255}$")
 
@@ -39,6 +45,32 @@ def dhcp_port(state: DesiredState, network_id: str) -> Resource | None:
 def dhcp_subnets(state: DesiredState, network_id: str) -> list[Resource]:
     """The network's subnets with DHCP enabled."""
     return [s for s in state.subnets_of(network_id) if s.get("enable_dhcp", True)]
+
+
+def ipv6_range_mode(subnet: Resource) -> str | None:
+    """The ``--dhcp-range`` mode of an IPv6 subnet; None: dnsmasq does not serve it.
+
+    ``static`` is DHCPv6 (stateful, and stateless information requests). The
+    ``ra-*`` modes make dnsmasq advertise, so they are used only when the subnet
+    asks Kumo for advertisements (``ipv6_ra_mode``); a SLAAC subnet without it
+    expects an outside router and gets nothing from dnsmasq, as in Neutron.
+    """
+    address_mode = subnet.get("ipv6_address_mode") or subnet.get("ipv6_ra_mode")
+    if subnet.get("ipv6_ra_mode"):
+        return IPV6_RANGE_MODES.get(str(address_mode), "static")
+    return None if address_mode == "slaac" else "static"
+
+
+def advertises(state: DesiredState, network_id: str) -> bool:
+    """Whether dnsmasq sends router advertisements: an IPv6 subnet has ``ipv6_ra_mode``.
+
+    (A subnet with only ``ipv6_address_mode`` expects an outside router to advertise,
+    as in Neutron.)
+    """
+    return any(
+        ipaddress.ip_network(s["cidr"]).version == 6 and s.get("ipv6_ra_mode")
+        for s in dhcp_subnets(state, network_id)
+    )
 
 
 def valid_extra_opt(opt: Resource) -> bool:
@@ -56,7 +88,12 @@ def _hostname(port: Resource, address: str) -> str:
 
 def hosts_file(state: DesiredState, network_id: str) -> str:
     """The ``--dhcp-hostsfile``: one ``mac,set:p<id>,hostname,ip`` line per fixed IP."""
-    subnet_ids = {s["id"] for s in dhcp_subnets(state, network_id)}
+    # Advertised IPv6 SLAAC/stateless subnets get no addresses by DHCP (the guest builds its own).
+    subnet_ids = {
+        s["id"]
+        for s in dhcp_subnets(state, network_id)
+        if ipaddress.ip_network(s["cidr"]).version == 4 or ipv6_range_mode(s) == "static"
+    }
     lines = []
     for port in sorted(state.ports_of(network_id), key=lambda p: str(p["id"])):
         if port.get("device_owner") == DHCP_OWNER:
@@ -80,6 +117,14 @@ def opts_file(state: DesiredState, network_id: str) -> str:
     lines = []
     for subnet in dhcp_subnets(state, network_id):
         if ipaddress.ip_network(subnet["cidr"]).version != 4:
+            v6_dns = [
+                f"[{ipaddress.ip_address(d)}]"
+                for d in subnet.get("dns_nameservers") or []
+                if ipaddress.ip_address(d).version == 6
+            ]
+            if v6_dns:
+                tag = f"tag:s{names.short(subnet['id'])}"
+                lines.append(f"{tag},option6:dns-server,{','.join(v6_dns)}")
             continue
         tag = f"tag:s{names.short(subnet['id'])}"
         if subnet.get("gateway_ip"):
@@ -153,9 +198,16 @@ class DhcpServer:
                     f"--dhcp-range={tag},{net.network_address},static,{net.netmask},{LEASE_SECONDS}s"
                 )
             else:
+                mode = ipv6_range_mode(subnet)
+                if mode is None:
+                    continue
                 argv.append(
-                    f"--dhcp-range={tag},{net.network_address},static,{net.prefixlen},{LEASE_SECONDS}s"
+                    f"--dhcp-range={tag},{net.network_address},{mode},{net.prefixlen},{LEASE_SECONDS}s"
                 )
+        if advertises(state, self.network_id):
+            # Prefix information only: router lifetime 0, since this namespace routes
+            # nothing (the subnet's router is elsewhere).
+            argv += ["--enable-ra", f"--ra-param={interface},{RA_INTERVAL},0"]
         return argv
 
     def pid(self) -> int | None:

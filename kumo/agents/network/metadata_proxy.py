@@ -140,6 +140,7 @@ class MetadataProxy:
         source = str(peer[0]) if peer else ""
         instance = self._instances.get(netns, {}).get(source)
         if instance is None:
+            log.info("metadata request from unknown source %s in %s: 404", source, netns)
             return 404, {"Content-Type": "text/plain"}, b"Not Found\n"
         forward = {
             "X-Forwarded-For": source,
@@ -151,6 +152,14 @@ class MetadataProxy:
             forward["Content-Type"] = request_headers["content-type"]
         response = await self._client.request(
             method, self.upstream + path, headers=forward, content=body or None
+        )
+        log.debug(
+            "metadata %s %s for %s (%s): %d",
+            method,
+            path,
+            instance.instance_id,
+            source,
+            response.status_code,
         )
         out = {"Content-Type": response.headers.get("content-type", "text/plain")}
         return response.status_code, out, response.content

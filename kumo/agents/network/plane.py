@@ -14,8 +14,8 @@ import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kumo.agents.network import dhcp, router, security_groups
-from kumo.agents.network.linux import ip, names, nft
+from kumo.agents.network import dhcp, ownership, router, security_groups
+from kumo.agents.network.linux import hostsafety, ip, names, nft
 from kumo.agents.network.linux.cmd import LinuxCommandError
 from kumo.agents.network.state import DesiredState, Resource, is_external, is_guest_port
 
@@ -43,18 +43,36 @@ def network_bridge(network: Resource) -> str:
 class DataPlane:
     """Applies desired states on this host; files live under ``<state_dir>/network``."""
 
-    def __init__(self, state_dir: Path, config: HostConfig | None = None) -> None:
+    def __init__(
+        self,
+        state_dir: Path,
+        config: HostConfig | None = None,
+        *,
+        isolate_security_groups: bool = False,
+    ) -> None:
         self.state_dir = state_dir
         self.config = config or HostConfig()
+        #: With isolation, this cloud's security groups live in tables of their own
+        #: (``kumo-sg-<tag>``), so another cloud on the host does not overwrite them.
+        self.sg_tag = (
+            security_groups.cloud_tag(str(state_dir.resolve())) if isolate_security_groups else 0
+        )
+        self.sg_table = security_groups.table_name(self.sg_tag)
+        #: What this cloud made here; stale objects another cloud claims are left alone.
+        self.ownership = ownership.Ownership(state_dir)
         self._sg_applied: tuple[str, str, str | None, str | None] | None = None
 
     def apply(self, state: DesiredState) -> list[str]:
         """Make the host match ``state``; the list says what had to change (empty: nothing)."""
         changes: list[str] = []
+        owned = ownership.wanted(state)
+        owned.tables |= {f"inet {self.sg_table}", f"bridge {self.sg_table}"}
+        self.ownership.claim(owned)  # recorded before made: a crash mid-apply leaks nothing
         self._bridges(state, changes)
         self._dhcp(state, changes)
         self._routers(state, changes)
         self._security_groups(state, changes)
+        self.ownership.settle(owned)
         return changes
 
     # Bridges
@@ -76,7 +94,9 @@ class DataPlane:
                     net = ipaddress.ip_network(subnet["cidr"])
                     if subnet.get("gateway_ip") and net.version == 4:
                         addresses.append(f"{subnet['gateway_ip']}/{net.prefixlen}")
-                # The host's one address on Kumo's own device: it reaches floating IPs.
+                # The host's one address on Kumo's own device: it reaches floating IPs,
+                # unless that range is one the host already uses (it would lose it).
+                addresses = [a for a in addresses if self._safe_host_address(a, name)]
                 if ip.sync_addresses(name, addresses):
                     changes.append(f"address {addresses} on {name}")
         for port in state.ports:
@@ -92,13 +112,14 @@ class DataPlane:
                 ip.set_up(tap.name)
                 changes.append(f"plug {tap.name} into {bridge}")
         for link in ip.list_links():
-            if link.kind == "bridge" and link.name.startswith(names.BRIDGE):
-                if link.name not in wanted:
-                    ip.delete_link(link.name)
-                    changes.append(f"delete bridge {link.name}")
-            elif link.name.startswith((names.VXLAN, names.VLAN)) and link.name not in wanted:
+            is_bridge = link.kind == "bridge" and link.name.startswith(names.BRIDGE)
+            stale = link.name not in wanted and (
+                is_bridge or link.name.startswith((names.VXLAN, names.VLAN))
+            )
+            # Another cloud on this host may own it: leave that one alone.
+            if stale and self.ownership.may_remove(link.name):
                 ip.delete_link(link.name)
-                changes.append(f"delete {link.name}")
+                changes.append(f"delete {'bridge ' if is_bridge else ''}{link.name}")
 
     def _segment(
         self, network: Resource, bridge: str, wanted: set[str], changes: list[str]
@@ -106,11 +127,20 @@ class DataPlane:
         kind = network.get("provider:network_type")
         seg = network.get("provider:segmentation_id")
         if kind == "vxlan" and isinstance(seg, int):
+            if not self.config.vxlan_peers:
+                # One host: the bridge alone carries the network. A VXLAN device would
+                # carry nothing, and the VNI may be taken by another cloud on this host.
+                return
             name = names.device(names.VXLAN, str(network["id"]))
             wanted.add(name)
-            if ip.ensure_vxlan(name, vni=seg, bridge=bridge, local_ip=self.config.vxlan_local_ip):
-                changes.append(f"vxlan {name}")
-            ip.set_vxlan_peers(name, self.config.vxlan_peers)
+            try:
+                if ip.ensure_vxlan(
+                    name, vni=seg, bridge=bridge, local_ip=self.config.vxlan_local_ip
+                ):
+                    changes.append(f"vxlan {name}")
+                ip.set_vxlan_peers(name, self.config.vxlan_peers)
+            except LinuxCommandError as exc:  # e.g. the VNI is used by another device
+                log.warning("VXLAN network %s not connected: %s", network["id"], exc)
         elif kind == "vlan" and isinstance(seg, int):
             trunk = self.config.vlan_trunks.get(str(network.get("provider:physical_network")))
             if trunk is None:
@@ -134,9 +164,23 @@ class DataPlane:
         for ns in ip.list_namespaces():
             if ns.startswith(names.DHCP_NS_PREFIX):
                 network_id = ns[len(names.DHCP_NS_PREFIX) :]
-                if network_id not in wanted:
+                if network_id not in wanted and self.ownership.may_remove(ns):
                     dhcp.DhcpServer(self.state_dir, network_id).remove()
                     changes.append(f"delete dhcp {network_id}")
+
+    def _safe_host_address(self, address: str, device: str) -> bool:
+        if address in ip.list_addresses(device):
+            return True
+        conflicts = hostsafety.host_conflicts(address)
+        if conflicts:
+            log.error(
+                "external network %s overlaps %s: the host gets no address on %s "
+                "(floating IPs will not answer from the host); choose another range",
+                address,
+                ", ".join(conflicts),
+                device,
+            )
+        return not conflicts
 
     # Routers
 
@@ -151,26 +195,26 @@ class DataPlane:
         for ns in ip.list_namespaces():
             if ns.startswith(names.ROUTER_NS_PREFIX):
                 router_id = ns[len(names.ROUTER_NS_PREFIX) :]
-                if router_id not in wanted:
+                if router_id not in wanted and self.ownership.may_remove(ns):
                     router.remove(router_id)
                     changes.append(f"delete router {router_id}")
 
     # Security groups
 
     def _security_groups(self, state: DesiredState, changes: list[str]) -> None:
-        bridge_body, inet_body = security_groups.render(state)
+        bridge_body, inet_body = security_groups.render(state, self.sg_tag)
         current = (
-            nft.table_text("bridge", security_groups.TABLE),
-            nft.table_text("inet", security_groups.TABLE),
+            nft.table_text("bridge", self.sg_table),
+            nft.table_text("inet", self.sg_table),
         )
         last = self._sg_applied
         if last and last[:2] == (bridge_body, inet_body) and last[2:] == current:
             return
-        security_groups.apply(state)
+        security_groups.apply(state, self.sg_tag)
         self._sg_applied = (
             bridge_body,
             inet_body,
-            nft.table_text("bridge", security_groups.TABLE),
-            nft.table_text("inet", security_groups.TABLE),
+            nft.table_text("bridge", self.sg_table),
+            nft.table_text("inet", self.sg_table),
         )
         changes.append("security groups")

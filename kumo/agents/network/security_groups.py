@@ -16,10 +16,16 @@ GUESTS_AND_NETWORKS.md) enforcement is split:
 Unmarked packets (anything not to or from a Kumo guest port) are accepted
 untouched, so the host's own traffic is never filtered here. Each table is
 replaced atomically by one ``nft -f -`` transaction.
+
+Several clouds on one host (the test suite runs many) each replace their own
+tables: a cloud with a tag (1–63, bits 24–29 of the mark) uses the tables
+``kumo-sg-<tag>`` and its ``inet`` table accepts packets carrying another
+cloud's tag, which that cloud's table judges. Tag 0 is the plain ``kumo-sg``.
 """
 
 from __future__ import annotations
 
+import hashlib
 import ipaddress
 import logging
 import re
@@ -32,6 +38,10 @@ log = logging.getLogger(__name__)
 
 TABLE = "kumo-sg"
 FLAG = 0x40000000
+#: The cloud tag's bits in the mark (with the Kumo flag: which cloud marked a packet).
+TAG_SHIFT = 24
+TAG_MASK = 0x3F000000
+MAX_TAG = 63
 MAX_PORTS = 0xFFF
 
 _MAC = re.compile(r"^[0-9a-f]{2}(:[0-9a-f]{2}){5}$")
@@ -54,6 +64,22 @@ _PROTOCOL_NUMBERS = {
     "pgm": 113,
 }
 _ICMPV6_ND = "{ nd-neighbor-solicit, nd-neighbor-advert, nd-router-solicit, nd-router-advert }"
+
+
+def cloud_tag(key: str) -> int:
+    """A cloud's tag (1–63) from a stable key such as its state directory."""
+    return 1 + int(hashlib.sha256(key.encode()).hexdigest(), 16) % MAX_TAG
+
+
+def table_name(tag: int = 0) -> str:
+    """The name of the two tables of the cloud with ``tag``."""
+    if not 0 <= tag <= MAX_TAG:
+        raise ValueError(f"cloud tag {tag} is not in 0..{MAX_TAG}")
+    return TABLE if tag == 0 else f"{TABLE}-{tag}"
+
+
+def _cloud_mark(tag: int) -> int:
+    return FLAG | (tag << TAG_SHIFT)
 
 
 def protected_ports(state: DesiredState) -> list[Resource]:
@@ -107,7 +133,7 @@ def _set(values: list[str]) -> str:
     return "{ " + ", ".join(values) + " }"
 
 
-def _bridge_table(ports: list[Resource]) -> str:
+def _bridge_table(ports: list[Resource], tag: int = 0) -> str:
     lines = ["chain forward {", "type filter hook forward priority -200; policy accept;"]
     if ports:
         from_map = ", ".join(f'"{names.tap(p["id"])}" : jump from_{i}' for i, p in _indexed(ports))
@@ -124,10 +150,10 @@ def _bridge_table(ports: list[Resource]) -> str:
         lines.append("ether type ip ip saddr 0.0.0.0 udp sport 68 udp dport 67 return")
         lines.append(f"ether type ip ip saddr != {_set(v4 or ['255.255.255.255'])} drop")
         lines.append(f"ether type ip6 ip6 saddr != {_set(['::', 'fe80::/10', *v6])} drop")
-        lines.append(f"meta mark set meta mark | {FLAG | (i << 12):#010x}")
+        lines.append(f"meta mark set meta mark | {_cloud_mark(tag) | (i << 12):#010x}")
         lines.append("}")
         lines.append(f"chain to_{i} {{")
-        lines.append(f"meta mark set meta mark | {FLAG | i:#010x}")
+        lines.append(f"meta mark set meta mark | {_cloud_mark(tag) | i:#010x}")
         lines.append("}")
     return "\n".join(lines)
 
@@ -215,7 +241,7 @@ def _protocol_number(protocol: object) -> int | None:
     return None
 
 
-def _inet_table(state: DesiredState, ports: list[Resource]) -> str:
+def _inet_table(state: DesiredState, ports: list[Resource], tag: int = 0) -> str:
     groups = {str(g["id"]): g for g in state.security_groups}
     lines = []
     for group_id, ips in sorted(_group_members(state).items()):
@@ -239,7 +265,8 @@ def _inet_table(state: DesiredState, ports: list[Resource]) -> str:
     lines += [
         "chain forward {",
         "type filter hook forward priority 0; policy accept;",
-        f"meta mark & {FLAG:#010x} == 0 accept",
+        # Not marked by this cloud (host traffic, or another cloud's guests): not ours.
+        f"meta mark & {FLAG | TAG_MASK:#010x} != {_cloud_mark(tag):#010x} accept",
         "ct state established,related accept",
         "ct state invalid drop",
     ]
@@ -275,19 +302,20 @@ def _inet_table(state: DesiredState, ports: list[Resource]) -> str:
     return "\n".join(lines)
 
 
-def render(state: DesiredState) -> tuple[str, str]:
-    """The bodies of ``table bridge kumo-sg`` and ``table inet kumo-sg``."""
+def render(state: DesiredState, tag: int = 0) -> tuple[str, str]:
+    """The bodies of the ``bridge`` and ``inet`` tables of the cloud with ``tag``."""
     ports = protected_ports(state)
-    return _bridge_table(ports), _inet_table(state, ports)
+    return _bridge_table(ports, tag), _inet_table(state, ports, tag)
 
 
-def apply(state: DesiredState) -> None:
-    """Replace both security group tables on the host with the rules of ``state``."""
-    bridge_body, inet_body = render(state)
-    nft.replace_tables([("inet", TABLE, inet_body), ("bridge", TABLE, bridge_body)])
+def apply(state: DesiredState, tag: int = 0) -> None:
+    """Replace both security group tables of the cloud with ``tag`` with ``state``'s rules."""
+    bridge_body, inet_body = render(state, tag)
+    name = table_name(tag)
+    nft.replace_tables([("inet", name, inet_body), ("bridge", name, bridge_body)])
 
 
-def remove() -> None:
-    """Delete both security group tables."""
-    nft.delete_table("bridge", TABLE)
-    nft.delete_table("inet", TABLE)
+def remove(tag: int = 0) -> None:
+    """Delete both security group tables of the cloud with ``tag``."""
+    nft.delete_table("bridge", table_name(tag))
+    nft.delete_table("inet", table_name(tag))

@@ -13,15 +13,23 @@ from kumo.compute import policies
 from kumo.compute.api import aggregates as r_aggregates
 from kumo.compute.api import availability_zones as r_availability_zones
 from kumo.compute.api import flavors as r_flavors
+from kumo.compute.api import floating_ips as w1_floating_ips
 from kumo.compute.api import hosts as r_hosts
 from kumo.compute.api import hypervisors as r_hypervisors
 from kumo.compute.api import images as c_images
 from kumo.compute.api import instance_actions as s_instance_actions
+from kumo.compute.api import instance_usage_audit_log as w1_audit_log
 from kumo.compute.api import keypairs as r_keypairs
+from kumo.compute.api import migrations as w1_migrations
+from kumo.compute.api import networks as w1_networks
 from kumo.compute.api import quota_sets as r_quota_sets
+from kumo.compute.api import remote_consoles as h2_remote_consoles
+from kumo.compute.api import security_groups as w1_security_groups
+from kumo.compute.api import serial_proxy as h2_serial_proxy
 from kumo.compute.api import server_actions as s_server_actions
 from kumo.compute.api import server_create as s_server_create
 from kumo.compute.api import server_diagnostics as s_server_diagnostics
+from kumo.compute.api import server_external_events as w1_external_events
 from kumo.compute.api import server_groups as r_server_groups
 from kumo.compute.api import server_list as s_server_list
 from kumo.compute.api import server_metadata as s_server_metadata
@@ -63,6 +71,16 @@ ROUTERS: list[APIRouter] = [
     s_server_password.router,
     s_server_diagnostics.router,
     c_images.router,
+    # Helper H2 (remote consoles and their websocket proxy)
+    h2_remote_consoles.router,
+    h2_serial_proxy.router,
+    # Helper W1 (nova-network proxies, migrations, usage audit log, external events)
+    w1_security_groups.router,
+    w1_floating_ips.router,
+    w1_networks.router,
+    w1_migrations.router,
+    w1_audit_log.router,
+    w1_external_events.router,
 ]
 
 

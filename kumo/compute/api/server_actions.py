@@ -17,6 +17,9 @@ from kumo.common.api import Authz, AuthzDep, route
 from kumo.common.errors import BadRequest, Conflict, NotFound, ValidationError
 from kumo.common.microversion import Version
 from kumo.compute import states
+from kumo.compute.api.floating_ips import ACTIONS as FLOATING_IP_ACTIONS
+from kumo.compute.api.remote_consoles import LEGACY_ACTIONS as LEGACY_CONSOLE_ACTIONS
+from kumo.compute.api.security_groups import port_groups
 from kumo.compute.api.server_action_base import Call, begin, hand_over, lookup, new_password, simple
 from kumo.compute.api.server_common import load_server, security_group_check, target
 from kumo.compute.api.server_moves import (
@@ -281,13 +284,14 @@ def _security_group_name(call: Call, action: str) -> str:
 async def add_security_group(call: Call) -> Response:
     """Add a security group (by name) to the server's list.
 
-    Kumo records the list on the instance (what the server view shows); the ports the
-    host made keep their groups until the next rebuild (a known gap, noted in COMPAT).
+    Kumo records the list on the instance (what the server view shows) and, as Nova
+    does, adds the group to the server's ports in the networking API.
     """
     name = _security_group_name(call, "addSecurityGroup")
     if await security_group_check(call.request)(call.authz.ctx, [name]):
         raise NotFound(f"Security group {name} not found.")
     await _change_security_groups(call, "os_compute_api:os-security-groups:add", name, add=True)
+    await port_groups(call.request)(call.authz.ctx, call.server_id, name, True)
     return Response(status_code=202)
 
 
@@ -295,6 +299,7 @@ async def remove_security_group(call: Call) -> Response:
     """Remove a security group (by name) from the server's list."""
     name = _security_group_name(call, "removeSecurityGroup")
     await _change_security_groups(call, "os_compute_api:os-security-groups:remove", name, add=False)
+    await port_groups(call.request)(call.authz.ctx, call.server_id, name, False)
     return Response(status_code=202)
 
 
@@ -339,6 +344,7 @@ async def inject_network_info(call: Call) -> Response:
 ACTIONS: dict[str, Callable[[Call], Awaitable[Response]]] = {
     "injectNetworkInfo": inject_network_info,
     "addSecurityGroup": add_security_group,
+    **FLOATING_IP_ACTIONS,
     "removeSecurityGroup": remove_security_group,
     "os-stop": stop,
     "os-start": start,
@@ -363,6 +369,7 @@ ACTIONS: dict[str, Callable[[Call], Awaitable[Response]]] = {
     "migrate": migrate,
     "evacuate": evacuate,
     "os-getConsoleOutput": console_output,
+    **LEGACY_CONSOLE_ACTIONS,
     "os-resetState": reset_state,
     "forceDelete": force_delete,
     "restore": restore,

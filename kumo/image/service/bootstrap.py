@@ -89,8 +89,10 @@ def add_public_image(
     location: str,
     virtual_size: int,
     properties: dict[str, str],
+    disk_format: str = "qcow2",
+    container_format: str = "bare",
 ) -> None:
-    """Record an active public qcow2 owned by the admin project, whose data is already stored.
+    """Record an active public image owned by the admin project, whose data is already stored.
 
     A no-op when ``image_id`` exists, so `kumo up` may run it every time.
     """
@@ -107,8 +109,8 @@ def add_public_image(
             visibility="public",
             protected=False,
             os_hidden=False,
-            disk_format="qcow2",
-            container_format="bare",
+            disk_format=disk_format,
+            container_format=container_format,
             size=len(data),
             virtual_size=virtual_size,
             checksum=hashlib.md5(data, usedforsecurity=False).hexdigest(),

@@ -10,6 +10,7 @@ from kumo.common.db import Database
 from kumo.common.web import ServiceApp
 from kumo.network import policies
 from kumo.network.api import (
+    agents,
     floatingips,
     ip_availability,
     networks,
@@ -39,6 +40,7 @@ ROUTERS: list[APIRouter] = [
     ip_availability.router,
     tags.router,
     service_providers.router,
+    agents.router,
 ]
 
 

@@ -2,6 +2,7 @@
 
 from kumo.common.policy import RuleDefault
 from kumo.network.policies import (
+    agents,
     base,
     floatingips,
     network_ip_availability,
@@ -29,4 +30,5 @@ RULES: list[RuleDefault] = [
     *quotas.RULES,
     *network_ip_availability.RULES,
     *service_types.RULES,
+    *agents.RULES,
 ]

@@ -1,7 +1,7 @@
 """devstack's network layout, created once by ``kumo up`` (idempotent).
 
 - ``public``: external flat network (physical network ``public``) of the admin
-  project, subnet ``public-subnet`` 203.0.113.0/24, gateway .1, pool .100–.200,
+  project, subnet ``public-subnet`` 198.51.100.0/24, gateway .1, pool .100–.200,
   no DHCP — a documentation range on a Kumo-owned bridge, never the host uplink;
 - ``private``: the demo project's VXLAN network, subnet ``private-subnet``
   10.0.0.0/26 with DHCP;
@@ -86,9 +86,9 @@ def bootstrap_networks(settings: Settings, db: Database) -> dict[str, str]:
         admin,
         public,
         "public-subnet",
-        cidr="203.0.113.0/24",
-        gateway_ip="203.0.113.1",
-        allocation_pools=[{"start": "203.0.113.100", "end": "203.0.113.200"}],
+        cidr="198.51.100.0/24",
+        gateway_ip="198.51.100.1",
+        allocation_pools=[{"start": "198.51.100.100", "end": "198.51.100.200"}],
         enable_dhcp=False,
     )
     private = _ensure_network(db, demo, "private")

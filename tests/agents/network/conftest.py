@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from kumo.agents.network.cleanup import remove_everything
+from kumo.agents.network.cleanup import remove_owned, remove_unclaimed
 from tests.agents.network import netlab
 
 
@@ -38,9 +38,15 @@ def netroot() -> None:
 
 @pytest.fixture
 def state_dir(netroot: None, tmp_path: Path) -> Iterator[Path]:
-    """A state dir; on teardown every Kumo network object is removed, pass or fail."""
+    """A state dir; on teardown what the test made is removed, pass or fail.
+
+    So are Kumo objects no live cloud claims (a test's hand-made devices, a killed
+    run's leftovers); another live cloud's (another test run, a developer's
+    `kumo up`) stay.
+    """
     yield tmp_path
-    remove_everything(tmp_path)
+    remove_owned(tmp_path)
+    remove_unclaimed(tmp_path)
 
 
 @pytest.fixture

@@ -235,8 +235,8 @@ def topology() -> Topology:
     ext_sub = {
         "id": uid(),
         "network_id": ext["id"],
-        "cidr": "203.0.113.0/24",
-        "gateway_ip": "203.0.113.1",
+        "cidr": "198.51.100.0/24",
+        "gateway_ip": "198.51.100.1",
         "enable_dhcp": False,
     }
     net = {"id": uid(), "name": "private", "mtu": 1450}
@@ -274,12 +274,12 @@ def topology() -> Topology:
     ]
     dhcp = port(net, sub, "10.90.1.2", 2, "network:dhcp")
     rif = port(net, sub, "10.90.1.1", 1, "network:router_interface", router["id"])
-    gw = port(ext, ext_sub, "203.0.113.10", 10, "network:router_gateway", router["id"])
+    gw = port(ext, ext_sub, "198.51.100.10", 10, "network:router_gateway", router["id"])
     g1 = port(net, sub, "10.90.1.11", 11, "compute:nova", security_groups=[sg_web["id"]])
     g2 = port(net, sub, "10.90.1.12", 12, "compute:nova", security_groups=[sg_default["id"]])
     fip = {
         "id": uid(),
-        "floating_ip_address": "203.0.113.20",
+        "floating_ip_address": "198.51.100.20",
         "fixed_ip_address": "10.90.1.11",
         "port_id": g1["id"],
         "router_id": router["id"],

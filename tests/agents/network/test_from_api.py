@@ -32,9 +32,9 @@ async def test_api_state_drives_the_plane(state_dir: Path, cloud: TestClient, id
         "subnets",
         "subnet",
         network_id=ext["id"],
-        cidr="203.0.113.0/24",
+        cidr="198.51.100.0/24",
         ip_version=4,
-        gateway_ip="203.0.113.1",
+        gateway_ip="198.51.100.1",
         enable_dhcp=False,
     )
     net = _create(cloud, admin, "networks", "network", name="private")

@@ -43,12 +43,12 @@ def test_apply_builds_everything_and_is_idempotent(
     bridge = ip.get_link(names.bridge(topo.net["id"]))
     assert bridge is not None and bridge.kind == "bridge"
     assert ip.get_link(names.tap(topo.g1["id"])).master == bridge.name  # type: ignore[union-attr]
-    assert "203.0.113.1/24" in ip.list_addresses(names.EXTERNAL_BRIDGE)
+    assert "198.51.100.1/24" in ip.list_addresses(names.EXTERNAL_BRIDGE)
     rns = names.router_namespace(topo.router["id"])
     assert ip.namespace_exists(rns)
     assert ip.namespace_exists(names.dhcp_namespace(topo.net["id"]))
     ruleset = nft.table_text("ip", "kumo-router", netns=rns) or ""
-    assert "dnat to 10.90.1.11" in ruleset and "snat to 203.0.113.20" in ruleset
+    assert "dnat to 10.90.1.11" in ruleset and "snat to 198.51.100.20" in ruleset
     # Second run: nothing to do.
     assert plane.apply(topo.state) == []
     # Drift: a deleted router namespace and a deleted security group table come back.
@@ -124,7 +124,7 @@ def test_floating_ip_reaches_guest_from_host(
     _up(state_dir, topo, guests)
     guests[0].listen(8080, "g1")
     # The host reaches the floating IP through kbr-ext; the guest sees the host's address.
-    assert netlab.connect_ok("203.0.113.20", 8080, netns=None) == "g1 203.0.113.1"
+    assert netlab.connect_ok("198.51.100.20", 8080, netns=None) == "g1 198.51.100.1"
 
 
 @pytest.mark.skipif(not _bridge_nf_on(), reason="br_netfilter bridge-nf-call-iptables is off")
@@ -196,10 +196,10 @@ def test_router_connects_networks_and_snats_to_the_outside(
     assert netlab.connect_ok("10.90.1.11", 8080, netns=g3_guest.netns) == "g1 10.90.2.13"
     # North: a guest without a floating IP leaves as the router's gateway address,
     # a guest with one as its floating IP (a listener on Kumo's external bridge).
-    host = netlab.listen(None, 18080, "host", "203.0.113.1")
+    host = netlab.listen(None, 18080, "host", "198.51.100.1")
     try:
-        assert netlab.connect_ok("203.0.113.1", 18080, netns=g2.netns) == "host 203.0.113.10"
-        assert netlab.connect_ok("203.0.113.1", 18080, netns=g1.netns) == "host 203.0.113.20"
+        assert netlab.connect_ok("198.51.100.1", 18080, netns=g2.netns) == "host 198.51.100.10"
+        assert netlab.connect_ok("198.51.100.1", 18080, netns=g1.netns) == "host 198.51.100.20"
     finally:
         host.kill()
         host.wait(timeout=10)

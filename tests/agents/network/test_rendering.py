@@ -55,11 +55,11 @@ def test_dhcp_files(topo: netlab.Topology) -> None:
 def test_router_nat(topo: netlab.Topology) -> None:
     plan = router.plan(topo.state, topo.router)
     body = router.nat_ruleset(plan)
-    assert "ip daddr 203.0.113.20 dnat to 10.90.1.11" in body
+    assert "ip daddr 198.51.100.20 dnat to 10.90.1.11" in body
     assert f'ip saddr 10.90.1.11 oifname "qg-{names.short(plan.gateway["id"])}"' in body  # type: ignore[index]
-    assert "ip saddr { 10.90.1.0/24 }" in body and "snat to 203.0.113.10" in body
+    assert "ip saddr { 10.90.1.0/24 }" in body and "snat to 198.51.100.10" in body
     topo.router["external_gateway_info"]["enable_snat"] = False
-    assert "snat to 203.0.113.10" not in router.nat_ruleset(router.plan(topo.state, topo.router))
+    assert "snat to 198.51.100.10" not in router.nat_ruleset(router.plan(topo.state, topo.router))
 
 
 @pytest.mark.parametrize(

@@ -222,6 +222,10 @@ async def fake_security_group_check(ctx: RequestContext, wanted: list[str]) -> l
     return [w for w in wanted if w != "default" and w not in SECURITY_GROUPS]
 
 
+async def _no_ports(ctx: RequestContext, server_id: str, name: str, add: bool) -> None:
+    """The servers of these tests have no ports in a networking API."""
+
+
 class ServersCaller:
     """One user's view of the compute API."""
 
@@ -306,6 +310,8 @@ def servers_cloud(ident: Identity) -> Iterator[ServersCloud]:
     compute.app.state.compute_rpc = rpc
     compute.app.state.image_lookup = fake_image_lookup
     compute.app.state.security_group_check = fake_security_group_check
+    # No networking API here: the security group actions leave the (absent) ports alone.
+    compute.app.state.security_group_ports = _no_ports
     cleaned: list[str] = []
 
     async def record_cleanup(server_id: str) -> None:

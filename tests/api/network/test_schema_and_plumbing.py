@@ -77,8 +77,8 @@ def test_bootstrap_creates_devstack_layout_once(
     assert public["router:external"] is True and public["shared"] is False
     assert public["provider:network_type"] == "flat"
     sub = admin.get(f"/subnets/{first['public-subnet']}").json()["subnet"]
-    assert sub["cidr"] == "203.0.113.0/24" and sub["gateway_ip"] == "203.0.113.1"
-    assert sub["allocation_pools"] == [{"start": "203.0.113.100", "end": "203.0.113.200"}]
+    assert sub["cidr"] == "198.51.100.0/24" and sub["gateway_ip"] == "198.51.100.1"
+    assert sub["allocation_pools"] == [{"start": "198.51.100.100", "end": "198.51.100.200"}]
     private = demo.get(f"/subnets/{first['private-subnet']}").json()["subnet"]
     assert private["cidr"] == "10.0.0.0/26" and private["enable_dhcp"] is True
     router = demo.get(f"/routers/{first['router1']}").json()["router"]

@@ -176,6 +176,44 @@ def test_rebuild_respawns_on_same_host(make_cloud: Any, unused: None) -> None:
         assert (row.vm_state, row.host, row.power_state) == ("active", "fake", 1)
 
 
+def test_a_stopped_server_stays_stopped_through_rebuild_resize_and_revert(
+    make_cloud: Any,
+) -> None:
+    # Nova: rebuild of a SHUTOFF server leaves it SHUTOFF; resize keeps it off until
+    # confirm (-> SHUTOFF) or revert (-> SHUTOFF), and the guest is really powered off.
+    with make_cloud() as cloud:
+        uuid = active_server(cloud)
+        driver = cloud.runtime.agents["fake"].driver
+        act(cloud, uuid, "stop", "powering-off")
+        assert cloud.wait_settled(uuid).vm_state == "stopped"
+        act(cloud, uuid, "rebuild", "rebuilding")
+        row = cloud.wait_settled(uuid)
+        assert (row.vm_state, row.power_state) == ("stopped", 4)
+        assert cloud.run(driver.get_info, uuid).power_state == 4
+        new = {
+            "id": "2",
+            "flavorid": "2",
+            "name": "m1.small",
+            "vcpus": 1,
+            "memory_mb": 2048,
+            "root_gb": 20,
+            "ephemeral_gb": 0,
+            "swap": 0,
+        }
+        for finish, task in (
+            ("confirm_resize", "resize_confirming"),
+            ("revert_resize", "resize_reverting"),
+        ):
+            act(cloud, uuid, "resize", "resize_prep", flavor=new)
+            row = cloud.wait_settled(uuid)
+            assert (row.vm_state, row.power_state) == ("resized", 4), finish
+            act(cloud, uuid, finish, task)
+            row = cloud.wait_settled(uuid)
+            assert (row.vm_state, row.power_state) == ("stopped", 4), finish
+            assert cloud.run(driver.get_info, uuid).power_state == 4, finish
+            assert "old_vm_state" not in (row.system_metadata or {}), finish
+
+
 def test_snapshot_uploads_the_driver_data_to_a_new_image(make_cloud: Any) -> None:
     with make_cloud() as cloud:
         uuid = active_server(cloud)

@@ -26,6 +26,31 @@ class VirtError(Exception):
     """A driver operation failed; the message is shown to the user as the fault."""
 
 
+class ImageUnusable(VirtError):
+    """The guest's image (or a kernel/ramdisk image it names) cannot be booted anywhere.
+
+    Nova's ``ImageNotFound``/``ImageUnacceptable``: the build is aborted (ERROR with
+    this fault), not rescheduled to another host.
+    """
+
+
+class ConsoleUnavailable(VirtError):
+    """The driver offers no console of the asked kind for this guest."""
+
+
+@dataclass
+class SerialConsole:
+    """Where a guest's serial console is reached on its compute host.
+
+    QEMU serves it on a unix socket (``path``); ``port`` is for a driver that
+    serves it over TCP, as Nova's libvirt driver does.
+    """
+
+    host: str
+    path: str | None = None
+    port: int | None = None
+
+
 @dataclass
 class GuestSpec:
     """What the driver needs to build one guest (plain data from the conductor)."""
@@ -138,6 +163,13 @@ class VirtDriver(ABC):
     @abstractmethod
     async def get_console_output(self, uuid: str) -> str:
         """The guest's serial console log."""
+
+    async def serial_console(self, uuid: str) -> SerialConsole:
+        """Where the running guest's serial console is; :class:`ConsoleUnavailable` if none."""
+        raise ConsoleUnavailable(
+            f"Serial console is not available: the {self.hypervisor_type or 'virt'} driver "
+            "offers none."
+        )
 
     @abstractmethod
     async def get_info(self, uuid: str) -> GuestInfo:

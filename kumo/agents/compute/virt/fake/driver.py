@@ -16,9 +16,11 @@ from kumo.agents.compute.virt.driver import (
     RUNNING,
     SHUTDOWN,
     SUSPENDED,
+    ConsoleUnavailable,
     GuestInfo,
     GuestSpec,
     HostResources,
+    SerialConsole,
     VirtDriver,
     VirtError,
 )
@@ -137,6 +139,14 @@ class FakeDriver(VirtDriver):
         """The lines the fake driver logged for the guest."""
         self._check("get_console_output")
         return "\n".join(self._guest(uuid).console) + "\n"
+
+    async def serial_console(self, uuid: str) -> SerialConsole:
+        """Never available: the fake driver runs no guest, so there is no console to reach."""
+        self._guest(uuid)
+        raise ConsoleUnavailable(
+            f"Serial console is not available: instance {uuid} runs on the fake virt driver "
+            f"(host {self.host}), which runs no guest."
+        )
 
     async def get_info(self, uuid: str) -> GuestInfo:
         """The recorded power state."""

@@ -1,9 +1,11 @@
 """The QEMU virt driver: every guest is its own daemonized QEMU process.
 
-Guests boot the Kumo guest kernel and initramfs (``kumo image build``) with a
-qcow2 root disk (an overlay on a cached base image, or blank) and a config
-drive, and are driven over QMP. They outlive the control plane: a new driver
-object (a restarted agent) re-adopts them with :meth:`QemuDriver.init_host`.
+Guests boot the Kumo guest kernel and initramfs (``kumo image build``), or the
+kernel/ramdisk images their image names (:mod:`.bootsource`), with a qcow2 root
+disk (an overlay on a cached base image, or blank), the flavor's ephemeral and
+swap disks, and a config drive, and are driven over QMP. They outlive the control
+plane: a new driver object (a restarted agent) re-adopts them with
+:meth:`QemuDriver.init_host`.
 
 Power actions (as Nova's libvirt driver does them, mapped to QMP):
 
@@ -39,15 +41,25 @@ from kumo.agents.compute.virt.driver import (
     RUNNING,
     SHUTDOWN,
     SUSPENDED,
+    ConsoleUnavailable,
     GuestInfo,
     GuestSpec,
     HostResources,
+    SerialConsole,
     VirtDriver,
     VirtError,
 )
 from kumo.agents.compute.virt.qemu import host, process
 from kumo.agents.compute.virt.qemu.accel import Accelerator, detect_accelerator
-from kumo.agents.compute.virt.qemu.images import ImageCache, ImageSource, create_overlay, run
+from kumo.agents.compute.virt.qemu.bootsource import boot_source, make_local_disks
+from kumo.agents.compute.virt.qemu.images import (
+    ROOT_FORMATS,
+    ImageCache,
+    ImageLookup,
+    ImageSource,
+    create_overlay,
+    run,
+)
 from kumo.agents.compute.virt.qemu.instance import (
     MACHINE_TYPES,
     BootConfig,
@@ -56,10 +68,11 @@ from kumo.agents.compute.virt.qemu.instance import (
     qemu_command,
 )
 from kumo.agents.compute.virt.qemu.metadata import instance_metadata
+from kumo.agents.compute.virt.qemu.nics import tap_nic_args
 from kumo.agents.compute.virt.qemu.qmp import QMPSession
 from kumo.common.config import Settings
+from kumo.common.faults import fault_point
 from kumo.guest.configdrive import ConfigDriveError, write_config_drive
-from kumo.guest.image import GuestImageError, load_guest_image
 
 log = logging.getLogger(__name__)
 
@@ -119,6 +132,9 @@ class AdoptionReport:
     adopted: list[str] = field(default_factory=list)
     stopped: list[str] = field(default_factory=list)
     unknown: list[process.RunningGuest] = field(default_factory=list)
+    #: Half-written files an agent killed mid-work left (removed): ``_base`` downloads
+    #: and instance directories without ``instance.json``.
+    removed: list[str] = field(default_factory=list)
 
 
 class QemuDriver(VirtDriver):
@@ -140,6 +156,8 @@ class QemuDriver(VirtDriver):
         nic_hook: NicHook | None = None,
         availability_zone: str = "nova",
         accelerator: Accelerator | None = None,
+        image_lookup: ImageLookup | None = None,
+        default_ephemeral_format: str | None = None,
     ) -> None:
         if machine not in MACHINE_TYPES:
             raise ValueError(f"machine type {machine!r} is not one of {MACHINE_TYPES}")
@@ -156,6 +174,12 @@ class QemuDriver(VirtDriver):
         self.nic_hook = nic_hook
         self.availability_zone = availability_zone
         self._accelerator = accelerator
+        #: Kernel/ramdisk image metadata (the image source, when it can look images up).
+        if image_lookup is None and isinstance(image_source, ImageLookup):
+            image_lookup = image_source
+        self.image_lookup = image_lookup
+        #: Nova's ``default_ephemeral_format``: None picks it by the image's os_type.
+        self.default_ephemeral_format = default_ephemeral_format
         self._locks: dict[str, asyncio.Lock] = {}
         #: Kumo guests running on this host that this driver does not know (reported only).
         self.unknown_guests: list[process.RunningGuest] = []
@@ -176,6 +200,9 @@ class QemuDriver(VirtDriver):
             accel=str(getattr(settings, "qemu_accel", "auto")),
             shutdown_timeout=float(getattr(settings, "qemu_shutdown_timeout", 30.0)),
             image_source=image_source,
+            default_ephemeral_format=settings.default_ephemeral_format,
+            # Guests with ports get one tap NIC each; the network agent plugs the taps.
+            nic_hook=tap_nic_args,
         )
 
     # --- host ---------------------------------------------------------------------
@@ -215,10 +242,12 @@ class QemuDriver(VirtDriver):
         A guest whose QEMU still runs (pid from its pidfile, command line naming its
         uuid and pidfile) is checked over QMP and kept; one whose QEMU died is left
         shut off (its stale pidfile and sockets removed); a Kumo guest process this
-        state directory does not define is reported, never killed.
+        state directory does not define is reported, never killed. Files an agent
+        killed mid-work left half made are removed (:meth:`_remove_half_made`).
         """
-        await asyncio.to_thread(lambda: self.accelerator)
         report = AdoptionReport()
+        report.removed = self._remove_half_made()  # first: the KVM probe may take seconds
+        await asyncio.to_thread(lambda: self.accelerator)
         for uuid in await self.list_instances():
             files = self._files(uuid)
             if self._running_pid(files) is not None:
@@ -243,6 +272,42 @@ class QemuDriver(VirtDriver):
             )
         self.unknown_guests = report.unknown
         return report
+
+    def _remove_half_made(self) -> list[str]:
+        """Remove what an agent SIGKILLed mid-work left half made; the paths removed.
+
+        A base image download (``_base/.<id>.part``) and an instance directory with
+        no ``instance.json`` (killed while its disks were made) are never used again
+        and would stay forever. What this driver itself is making is kept: it holds
+        the image's or the guest's lock meanwhile. Runs in the event loop, so no
+        download or spawn can start between that check and the removal.
+        """
+        removed: list[str] = []
+        candidates: list[tuple[Path, bool]] = []
+        if self.images.directory.is_dir():
+            for path in self.images.directory.glob(".*.part"):
+                image_id = path.name[1:].removesuffix(".part")
+                candidates.append((path, self.images.busy(image_id)))
+        if self.instances_dir.is_dir():
+            for entry in self.instances_dir.iterdir():
+                if entry.is_dir() and not (entry / "instance.json").exists():
+                    lock = self._locks.get(entry.name)
+                    candidates.append((entry, lock is not None and lock.locked()))
+        for path, busy in candidates:
+            if busy:
+                continue
+            try:
+                if path.is_dir():
+                    shutil.rmtree(path)
+                else:
+                    path.chmod(0o600)
+                    path.unlink()
+            except OSError as exc:
+                log.warning("could not remove the half-made %s: %s", path, exc)
+                continue
+            log.warning("removed %s, left half made by an agent that was killed", path)
+            removed.append(str(path))
+        return removed
 
     # --- helpers ------------------------------------------------------------------
 
@@ -317,6 +382,7 @@ class QemuDriver(VirtDriver):
                 await self._qmp(files, "system_powerdown")
             except VirtError as exc:
                 log.warning("guest %s: ACPI power-down failed: %s", files.uuid, exc)
+            fault_point("qemu_power_off_requested")  # test-only crash point (make chaos)
             if await self._wait_gone(files, pid, timeout):
                 self._clear_runtime_files(files)
                 return
@@ -343,8 +409,10 @@ class QemuDriver(VirtDriver):
             files.path.mkdir(parents=True, mode=0o700)
             try:
                 boot = await self._prepare(guest, files)
+                fault_point("qemu_disks_created")  # test-only crash point (make chaos)
                 boot.save(files.boot_config)
                 await self._start(files, boot)
+                fault_point("qemu_guest_started")
             except BaseException:
                 pid = files.pid()
                 if pid is not None and process.is_guest(pid, guest.uuid, files.pidfile):
@@ -353,15 +421,18 @@ class QemuDriver(VirtDriver):
                 raise
 
     async def _prepare(self, guest: GuestSpec, files: InstanceDir) -> BootConfig:
-        try:
-            image = await asyncio.to_thread(load_guest_image, self.guest_image_dir)
-        except GuestImageError as exc:
-            raise VirtError(str(exc)) from exc
-        base = None
-        disk_format = str(guest.image.get("disk_format", ""))
-        if disk_format in ("qcow2", "raw"):
-            base = await self.images.fetch(guest.image)
-        await create_overlay(files.disk, guest.root_gb, base, disk_format or "qcow2")
+        source = await boot_source(
+            guest,
+            images=self.images,
+            lookup=self.image_lookup,
+            guest_image_dir=self.guest_image_dir,
+            default_machine=self.machine,
+        )
+        base, base_format = None, "qcow2"
+        if str(guest.image.get("disk_format", "")) in ROOT_FORMATS:
+            base, base_format = await self.images.fetch_disk(guest.image)
+        await create_overlay(files.disk, guest.root_gb, base, base_format)
+        await make_local_disks(guest, files, self.images, self.default_ephemeral_format)
         if getattr(guest, "config_drive", True):
             try:
                 metadata = instance_metadata(guest, availability_zone=self.availability_zone)
@@ -375,12 +446,14 @@ class QemuDriver(VirtDriver):
             vcpus=max(guest.vcpus, 1),
             memory_mb=max(guest.memory_mb, 128),
             root_gb=guest.root_gb,
-            machine=self.machine,
+            machine=source.machine,
             accel=accel,
-            kernel=str(image.kernel),
-            initrd=str(image.initramfs),
-            kernel_args=kernel_command_line(self.machine, accel, host.tsc_khz(), ""),
-            nic_args=self.nic_hook(guest, self.machine) if self.nic_hook else [],
+            kernel=str(source.kernel),
+            initrd=str(source.initrd or ""),
+            kernel_args=kernel_command_line(
+                source.machine, accel, host.tsc_khz(), source.extra_args
+            ),
+            nic_args=self.nic_hook(guest, source.machine) if self.nic_hook else [],
         )
 
     async def destroy(self, uuid: str) -> None:
@@ -390,6 +463,7 @@ class QemuDriver(VirtDriver):
             pid = self._running_pid(files)
             if pid is not None:
                 await self._kill(files, pid)
+            fault_point("qemu_destroy_guest_killed")  # test-only crash point (make chaos)
             shutil.rmtree(files.path, ignore_errors=True)
         self._locks.pop(uuid, None)
 
@@ -422,6 +496,7 @@ class QemuDriver(VirtDriver):
                 files.memory_state.unlink(missing_ok=True)
                 await self._start(files, boot)
                 return
+            fault_point("qemu_reboot_requested")  # test-only crash point (make chaos)
             if not hard:
                 await self._qmp(files, "system_powerdown")
                 if await self._wait_gone(files, pid, self.shutdown_timeout):
@@ -551,6 +626,16 @@ class QemuDriver(VirtDriver):
         return target
 
     # --- state --------------------------------------------------------------------
+
+    async def serial_console(self, uuid: str) -> SerialConsole:
+        """The running guest's serial console: QEMU's chardev unix socket (one client at a time)."""
+        files = self._defined(uuid)
+        if self._running_pid(files) is None or not files.console_socket.exists():
+            raise ConsoleUnavailable(
+                f"Serial console is not available: instance {uuid} is not running on host "
+                f"{self.host_name}."
+            )
+        return SerialConsole(host=self.host_name, path=str(files.console_socket))
 
     async def get_console_output(self, uuid: str, length: int | None = None) -> str:
         """The serial console log (its last ``length`` lines when given; at most 100 KiB)."""

@@ -2,10 +2,14 @@
 
 ``<state_dir>/instances/<uuid>/`` holds (names as in Nova's libvirt driver where
 there is one): ``disk`` (qcow2 overlay on a cached base image, or a blank
-qcow2), ``disk.config`` (the config drive ISO), ``disk.rescue`` (while rescued),
+qcow2), ``disk.local`` (the flavor's ephemeral disk: a qcow2 overlay on a formatted
+base), ``disk.swap`` (its swap disk, likewise), ``disk.config`` (the config drive
+ISO), ``disk.rescue`` (while rescued),
 ``instance.json`` (what to boot: enough to start the guest again with no control
 plane), ``qmp.sock``, ``console.sock`` and ``console.log`` (the serial console),
 ``qemu.pid``, and ``memory.state`` while suspended.
+
+Disks are attached in Nova's order: root (``vda``), ephemeral, swap, config drive.
 """
 
 from __future__ import annotations
@@ -16,6 +20,8 @@ import shlex
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
+
+from kumo.agents.compute.virt.driver import ImageUnusable
 
 #: Guests that may get volumes hot-plugged need PCI (q35/pc); microvm boots fastest.
 MACHINE_TYPES = ("microvm", "q35", "pc")
@@ -34,6 +40,7 @@ class BootConfig:
     machine: str
     accel: str
     kernel: str
+    #: Empty: no initrd (a kernel image without a ``ramdisk_id``).
     initrd: str
     kernel_args: str = ""
     rescue: bool = False
@@ -61,6 +68,8 @@ class InstanceDir:
         self.uuid = uuid
         self.path = instances / uuid
         self.disk = self.path / "disk"
+        self.ephemeral_disk = self.path / "disk.local"
+        self.swap_disk = self.path / "disk.swap"
         self.config_drive = self.path / "disk.config"
         self.rescue_disk = self.path / "disk.rescue"
         self.boot_config = self.path / "instance.json"
@@ -90,6 +99,25 @@ def _device(machine: str, kind: str) -> str:
 def machine_option(machine: str) -> str:
     """QEMU's ``-machine`` value for a machine type (microvm with ACPI, without PCIe)."""
     return "microvm,acpi=on,pcie=off" if machine == "microvm" else machine
+
+
+def image_machine_type(requested: object, default: str) -> str:
+    """The machine type for an image's ``hw_machine_type`` (the host default when unset).
+
+    Versioned QEMU names (``pc-q35-7.2``, ``pc-i440fx-7.2``) map to their family.
+    """
+    if requested is None or str(requested).strip() == "":
+        return default
+    value = str(requested).strip().lower()
+    if value in MACHINE_TYPES:
+        return value
+    if value.startswith("pc-q35"):
+        return "q35"
+    if value.startswith("pc-i440fx"):
+        return "pc"
+    raise ImageUnusable(
+        f"hw_machine_type {requested!r} is not supported here (one of {', '.join(MACHINE_TYPES)})"
+    )
 
 
 def cpu_model(accel: str) -> str:
@@ -152,11 +180,11 @@ def qemu_command(
         "none",
         "-kernel",
         boot.kernel,
-        "-initrd",
-        boot.initrd,
         "-append",
         boot.kernel_args,
     ]
+    if boot.initrd:
+        command += ["-initrd", boot.initrd]
     if machine != "microvm":
         # How cloud-init recognises an OpenStack guest when it has no config drive.
         command += [
@@ -167,6 +195,9 @@ def qemu_command(
     disks = [(files.disk, "qcow2", False)]
     if boot.rescue:
         disks.insert(0, (files.rescue_disk, "qcow2", False))
+    for extra in (files.ephemeral_disk, files.swap_disk):
+        if extra.exists():
+            disks.append((extra, "qcow2", False))
     if files.config_drive.exists():
         disks.append((files.config_drive, "raw", True))
     for index, (path, fmt, readonly) in enumerate(disks):

@@ -77,6 +77,20 @@ def network_data(guest: GuestSpec) -> dict[str, object]:
     return {"links": links, "networks": networks, "services": services}
 
 
+def block_device_mapping(ephemeral_gb: int, swap_mb: int) -> dict[str, str]:
+    """EC2 ``block-device-mapping`` as Nova gives it: root vda, then ephemeral, then swap.
+
+    The driver attaches the disks in this order (after the root disk), so the names hold.
+    """
+    mapping = {"ami": "vda", "root": "/dev/vda"}
+    letters = iter("bcdefghijklmnopqrstuvwxyz")
+    if ephemeral_gb > 0:
+        mapping["ephemeral0"] = f"/dev/vd{next(letters)}"
+    if swap_mb > 0:
+        mapping["swap"] = f"/dev/vd{next(letters)}"
+    return mapping
+
+
 def instance_metadata(
     guest: GuestSpec, *, availability_zone: str = "nova", domain: str = "novalocal"
 ) -> InstanceMetadata:
@@ -100,6 +114,9 @@ def instance_metadata(
         network_data=network_data(guest),
         flavor_name=str(getattr(guest, "flavor_name", "") or ""),
         ami_id=str(guest.image.get("id", "")),
+        kernel_id=str(guest.image["kernel_id"]) if guest.image.get("kernel_id") else None,
+        ramdisk_id=str(guest.image["ramdisk_id"]) if guest.image.get("ramdisk_id") else None,
+        block_device_mapping=block_device_mapping(guest.ephemeral_gb, guest.swap_mb),
         ec2_instance_id=f"i-{guest.uuid[:8]}",
         reservation_id=f"r-{guest.uuid[-8:]}",
     )

@@ -1,0 +1,230 @@
+"""Which data-plane objects on this host belong to which cloud.
+
+Several Kumo clouds can share one host (the test suite starts many at once),
+and every one names its objects with the same prefixes. So each
+:class:`~kumo.agents.network.plane.DataPlane` records, in
+``<state_dir>/network/owned.json``, every namespace, host device and host
+nftables table it is about to make, *before* it makes it, and registers its
+state dir in a host-wide registry (:data:`REGISTRY`, on tmpfs: namespaces do
+not outlive a reboot either). With that:
+
+* ``kumo down`` of one state dir removes only what that cloud recorded;
+* a reconcile removes a stale object only when no other registered cloud
+  claims it (host-wide objects such as ``kbr-ext`` or ``table inet kumo-sg``
+  are claimed by every cloud using them and go with the last one).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import hashlib
+import json
+import logging
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from kumo.agents.network import dhcp, router
+from kumo.agents.network.linux import names
+from kumo.agents.network.linux.ip import NETNS_DIR
+from kumo.agents.network.state import DesiredState, is_external, is_guest_port
+
+log = logging.getLogger(__name__)
+
+#: One file per cloud with a data plane on this host, holding its state dir.
+REGISTRY = Path("/run/kumo-network/clouds")
+
+
+@dataclass
+class Owned:
+    """Names of host objects: namespaces, host devices, ``"<family> <table>"``."""
+
+    namespaces: set[str] = field(default_factory=set)
+    devices: set[str] = field(default_factory=set)
+    tables: set[str] = field(default_factory=set)
+
+    def __or__(self, other: Owned) -> Owned:
+        return Owned(
+            self.namespaces | other.namespaces,
+            self.devices | other.devices,
+            self.tables | other.tables,
+        )
+
+    def __bool__(self) -> bool:
+        return bool(self.namespaces or self.devices or self.tables)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self.namespaces or name in self.devices or name in self.tables
+
+    def to_json(self) -> str:
+        """The ``owned.json`` text (sorted, so a rewrite with no change is byte-equal)."""
+        return json.dumps(
+            {
+                "namespaces": sorted(self.namespaces),
+                "devices": sorted(self.devices),
+                "tables": sorted(self.tables),
+            },
+            indent=1,
+        )
+
+    @classmethod
+    def from_json(cls, text: str) -> Owned:
+        """Parse ``owned.json``; anything malformed reads as nothing owned."""
+        try:
+            data = json.loads(text)
+        except ValueError:
+            return cls()
+        if not isinstance(data, dict):
+            return cls()
+
+        def strings(key: str) -> set[str]:
+            values = data.get(key)
+            return {v for v in values if isinstance(v, str)} if isinstance(values, list) else set()
+
+        return cls(strings("namespaces"), strings("devices"), strings("tables"))
+
+
+def wanted(state: DesiredState) -> Owned:
+    """The namespaces and devices :meth:`DataPlane.apply` makes on the host for ``state``.
+
+    The security group tables are not in it: their names depend on the plane
+    (one pair per cloud tag), so the plane adds them.
+    """
+    owned = Owned()
+    for network in state.networks:
+        network_id = str(network["id"])
+        external = is_external(network)
+        owned.devices.add(names.EXTERNAL_BRIDGE if external else names.bridge(network_id))
+        kind = network.get("provider:network_type")
+        if kind == "vxlan":
+            owned.devices.add(names.device(names.VXLAN, network_id))
+        elif kind == "vlan":
+            owned.devices.add(names.device(names.VLAN, network_id))
+    for network_id, port in dhcp.wanted_networks(state).items():
+        owned.namespaces.add(names.dhcp_namespace(network_id))
+        owned.devices.add(names.device(names.DHCP_VETH, str(port["id"])))
+    for r in state.routers:
+        plan = router.plan(state, r)
+        owned.namespaces.add(plan.namespace)
+        for port in plan.interfaces:
+            owned.devices.add(names.device(names.ROUTER_VETH, str(port["id"])))
+        if plan.gateway is not None:
+            owned.devices.add(names.device(names.GATEWAY_VETH, str(plan.gateway["id"])))
+    # QEMU makes the taps, but they are this cloud's guests' (kept by `kumo down`
+    # while the guests run).
+    owned.devices.update(names.tap(str(p["id"])) for p in state.ports if is_guest_port(p))
+    return owned
+
+
+def _registry_entry(state_dir: Path) -> Path:
+    digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:20]
+    return REGISTRY / digest
+
+
+class Ownership:
+    """The ownership record of one cloud (state dir) on this host."""
+
+    def __init__(self, state_dir: Path) -> None:
+        self.state_dir = state_dir
+        self.path = state_dir / "network" / "owned.json"
+
+    def load(self) -> Owned:
+        """What this cloud recorded (nothing if it never recorded anything)."""
+        try:
+            return Owned.from_json(self.path.read_text())
+        except OSError:
+            return Owned()
+
+    def save(self, owned: Owned) -> None:
+        """Record ``owned`` (atomically) and register this cloud on the host."""
+        self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        text = owned.to_json()
+        if self.path.exists() and self.path.read_text() == text:
+            self._register()
+            return
+        tmp = self.path.with_suffix(".tmp")
+        tmp.write_text(text)
+        tmp.replace(self.path)
+        self._register()
+
+    def claim(self, owned: Owned) -> Owned:
+        """Add ``owned`` to the record before making it; the record as it was before."""
+        before = self.load()
+        self.save(before | owned)
+        return before
+
+    def settle(self, owned: Owned) -> None:
+        """After a complete apply the record is exactly what exists for this cloud."""
+        self.save(owned)
+
+    def release(self) -> None:
+        """Forget everything: this cloud has nothing left on the host."""
+        self.path.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            _registry_entry(self.state_dir).unlink(missing_ok=True)
+
+    def _register(self) -> None:
+        entry = _registry_entry(self.state_dir)
+        try:
+            if entry.exists():
+                return
+            entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            entry.write_text(str(self.state_dir.resolve()))
+        except OSError as exc:  # not root, or no /run: ownership still works per state dir
+            log.debug("cannot register %s in %s: %s", self.state_dir, REGISTRY, exc)
+
+    def others(self) -> Owned:
+        """Everything other live clouds on this host claim.
+
+        A registry entry whose state dir has no ``owned.json`` any more (its
+        cloud was purged, or its temporary directory deleted) is dropped; a
+        record none of whose own objects exists any more (a cloud killed and
+        cleaned up host-wide) claims nothing.
+        """
+        mine = _registry_entry(self.state_dir).name
+        claimed = Owned()
+        try:
+            entries = sorted(REGISTRY.iterdir())
+        except OSError:
+            return claimed
+        for entry in entries:
+            if entry.name == mine:
+                continue
+            try:
+                record = Path(entry.read_text().strip()) / "network" / "owned.json"
+                theirs = Owned.from_json(record.read_text())
+            except OSError:
+                with contextlib.suppress(OSError):
+                    entry.unlink()
+                continue
+            if _alive(theirs):
+                claimed = claimed | theirs
+        return claimed
+
+    def may_remove(self, name: str) -> bool:
+        """Whether a stale object may go: no other cloud on this host claims it."""
+        return name not in self.others()
+
+
+def _alive(owned: Owned) -> bool:
+    """Whether any object of a record that only its cloud makes still exists."""
+    if any((NETNS_DIR / ns).exists() for ns in owned.namespaces):
+        return True
+    return any(
+        Path("/sys/class/net", dev).exists()
+        for dev in owned.devices
+        if dev != names.EXTERNAL_BRIDGE
+    )
+
+
+def forget_every_cloud() -> None:
+    """Empty the registry (after a host-wide cleanup nothing is anyone's any more)."""
+    try:
+        entries = list(REGISTRY.iterdir())
+    except OSError:
+        return
+    for entry in entries:
+        with contextlib.suppress(OSError):
+            record = Path(entry.read_text().strip()) / "network" / "owned.json"
+            record.unlink(missing_ok=True)
+        with contextlib.suppress(OSError):
+            entry.unlink()

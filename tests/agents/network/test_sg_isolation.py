@@ -1,0 +1,78 @@
+"""Two clouds on one host keep their own security groups (``kumo-sg-<tag>`` tables)."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from kumo.agents.network import security_groups
+from kumo.agents.network.cleanup import remove_owned
+from kumo.agents.network.linux import nft
+from kumo.agents.network.plane import DataPlane
+from kumo.agents.network.state import DesiredState
+from tests.agents.network import netlab
+
+
+def _bridge_nf_on() -> bool:
+    try:
+        return Path("/proc/sys/net/bridge/bridge-nf-call-iptables").read_text().strip() == "1"
+    except OSError:
+        return False
+
+
+def test_tagged_rendering() -> None:
+    topo = netlab.topology()
+    bridge, inet = security_groups.render(topo.state, 5)
+    assert "meta mark set meta mark | 0x45001000" in bridge  # cloud 5, from port 1
+    assert "meta mark set meta mark | 0x45000001" in bridge  # cloud 5, to port 1
+    assert "meta mark & 0x7f000000 != 0x45000000 accept" in inet
+    plain_bridge, plain_inet = security_groups.render(topo.state)
+    assert "meta mark set meta mark | 0x40001000" in plain_bridge
+    assert "meta mark & 0x7f000000 != 0x40000000 accept" in plain_inet
+    assert security_groups.table_name(0) == "kumo-sg"
+    assert security_groups.table_name(5) == "kumo-sg-5"
+    assert 1 <= security_groups.cloud_tag("/var/lib/kumo") <= security_groups.MAX_TAG
+    with pytest.raises(ValueError):
+        security_groups.table_name(64)
+
+
+@pytest.fixture
+def other_dir(state_dir: Path) -> Iterator[Path]:
+    """A second cloud's state dir; what it made is removed at the end."""
+    path = state_dir / "other-cloud"
+    path.mkdir()
+    yield path
+    remove_owned(path)
+
+
+@pytest.mark.skipif(not _bridge_nf_on(), reason="br_netfilter bridge-nf-call-iptables is off")
+def test_another_cloud_does_not_open_this_clouds_ports(
+    state_dir: Path, other_dir: Path, topo: netlab.Topology
+) -> None:
+    guests = []
+    try:
+        for name, port in (("g1", topo.g1), ("g2", topo.g2)):
+            guests.append(
+                netlab.make_guest(topo.tag, name, port, prefixlen=24, gateway="10.90.1.1")
+            )
+        plane = DataPlane(state_dir, isolate_security_groups=True)
+        plane.apply(topo.state)
+        g1, g2 = guests
+        g1.listen(8080, "g1")
+        g1.listen(9090, "g1-closed")
+        assert netlab.connect_ok("10.90.1.11", 8080, netns=g2.netns) == "g1 10.90.1.12"
+        assert netlab.connect("10.90.1.11", 9090, netns=g2.netns, timeout=1) == "ERROR TimeoutError"
+        # Another cloud on the host with no guests applies its (empty) security groups:
+        # its tables are its own, this cloud's rules stay and still decide.
+        other = DataPlane(other_dir, isolate_security_groups=True)
+        assert other.sg_table != plane.sg_table
+        other.apply(DesiredState())
+        assert nft.table_text("inet", other.sg_table) is not None
+        assert nft.table_text("inet", plane.sg_table) is not None
+        assert netlab.connect("10.90.1.11", 9090, netns=g2.netns, timeout=1) == "ERROR TimeoutError"
+        assert netlab.connect_ok("10.90.1.11", 8080, netns=g2.netns) == "g1 10.90.1.12"
+    finally:
+        for guest in guests:
+            guest.stop()

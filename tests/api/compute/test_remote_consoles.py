@@ -1,0 +1,557 @@
+"""Remote consoles: URL formats, errors, policy, token life and the websocket proxy.
+
+The servers run on the fake compute RPC of ``servers_cloud`` (the console's
+location is injected per test) or, for the real bus path, on a whole cloud
+with the fake virt driver, whose answer is "not available".
+"""
+
+from __future__ import annotations
+
+import socket
+import threading
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any
+from urllib.parse import parse_qs, urlsplit
+
+import pytest
+from fastapi.testclient import TestClient
+
+from kumo.app import build_app
+from kumo.common.bus import RemoteError
+from kumo.common.config import Settings
+from kumo.common.policy import Enforcer
+from kumo.compute import policies, states
+from kumo.compute.consoles import SECRET_FILE, ConsoleTokens, InvalidConsoleToken, console_tokens
+from kumo.compute.runtime import find_runtime
+from kumo.compute.service import servers as servers_service
+from kumo.compute.service.flavors import bootstrap_flavors
+from kumo.identity.service.core import Identity
+from tests.api.compute._servers import FAKE_HOST, ServersCloud
+from tests.conftest import issue
+from tests.functional.compute.conftest import Cloud
+
+SERIAL = {"remote_console": {"protocol": "serial", "type": "serial"}}
+WS_PREFIX = "ws://127.0.0.1:8780/compute/serial-console/?token="
+
+
+class Clock:
+    """A clock the test moves by hand."""
+
+    def __init__(self) -> None:
+        self.now = 1_800_000_000.0
+
+    def __call__(self) -> float:
+        return self.now
+
+
+@pytest.fixture
+def clock(servers_cloud: ServersCloud) -> Clock:
+    """The compute app's console tokens on a hand-moved clock (TTL 600 s)."""
+    c = Clock()
+    servers_cloud.app_state.console_tokens = ConsoleTokens(b"test key", 600, clock=c)
+    return c
+
+
+def _url(c: ServersCloud, server_id: str, mv: str = "2.6", caller: Any = None) -> str:
+    resp = (caller or c.demo).post(f"/servers/{server_id}/remote-consoles", SERIAL, mv)
+    assert resp.status_code == 200, resp.text
+    return str(resp.json()["remote_console"]["url"])
+
+
+def _token(url: str) -> str:
+    return parse_qs(urlsplit(url).query)["token"][0]
+
+
+def _ws_path(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.path}?{parts.query}"
+
+
+# --- POST /servers/{id}/remote-consoles -------------------------------------------
+
+
+def test_serial_console_url_has_nova_shape(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    for mv in ("2.6", "2.8", "2.99", "latest"):
+        resp = c.demo.post(f"/servers/{sid}/remote-consoles", SERIAL, mv)
+        assert resp.status_code == 200, (mv, resp.text)
+        body = resp.json()
+        assert set(body) == {"remote_console"}
+        console = body["remote_console"]
+        assert (console["protocol"], console["type"]) == ("serial", "serial")
+        assert console["url"].startswith(WS_PREFIX)
+        token = _token(console["url"])
+        assert len(token) >= 100 and "=" not in token
+
+
+def test_every_url_carries_a_new_unguessable_token(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    tokens = {_token(_url(c, sid)) for _ in range(5)}
+    assert len(tokens) == 5
+    # The token reveals nothing: neither the server id nor the host appear in it.
+    for token in tokens:
+        assert sid not in token and FAKE_HOST not in token
+
+
+#: (microversion, protocol, type, Nova's 400 message)
+UNAVAILABLE = [
+    ("2.6", "vnc", "novnc", "Unavailable console type novnc."),
+    ("2.6", "spice", "spice-html5", "Unavailable console type spice-html5."),
+    ("2.6", "rdp", "rdp-html5", "Unavailable console type rdp."),
+    ("2.8", "mks", "webmks", "Unavailable console type webmks."),
+    ("2.6", "serial", "novnc", "Invalid console type novnc"),
+]
+
+
+def test_other_console_types_are_unavailable(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    for mv, protocol, kind, message in UNAVAILABLE:
+        body = {"remote_console": {"protocol": protocol, "type": kind}}
+        resp = c.demo.post(f"/servers/{sid}/remote-consoles", body, mv)
+        assert resp.status_code == 400, (protocol, resp.text)
+        assert resp.json() == {"badRequest": {"code": 400, "message": message}}
+
+
+#: (body, microversion, part of the 400 message)
+BAD_BODIES: list[tuple[Any, str, str]] = [
+    ({}, "2.6", "'remote_console' is a required property"),
+    ({"remote_console": {"protocol": "serial"}}, "2.6", "'type' is a required property"),
+    ({"remote_console": {"protocol": "ssh", "type": "serial"}}, "2.6", "is not one of"),
+    ({"remote_console": {"protocol": "mks", "type": "webmks"}}, "2.7", "is not one of"),
+    ({"remote_console": {**SERIAL["remote_console"], "x": 1}}, "2.6", "'x'"),
+    ({**SERIAL, "extra": 1}, "2.6", "'extra'"),
+    ({"remote_console": "serial"}, "2.6", "is not of type 'object'"),
+    ([1, 2], "2.6", "is not of type 'object'"),
+]
+
+
+def test_bad_bodies_are_400(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    for body, mv, needle in BAD_BODIES:
+        resp = c.demo.post(f"/servers/{sid}/remote-consoles", body, mv)
+        assert resp.status_code == 400, (body, resp.text)
+        assert needle in resp.json()["badRequest"]["message"], (body, resp.text)
+    # Not JSON at all.
+    resp = c.client.post(
+        f"/compute/v2.1/servers/{sid}/remote-consoles",
+        content=b"{nope",
+        headers={**c.demo.headers("2.6"), "Content-Type": "application/json"},
+    )
+    assert resp.status_code == 400, resp.text
+    assert "badRequest" in resp.json()
+
+
+def test_remote_consoles_need_2_6(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", SERIAL, "2.5")
+    assert resp.status_code == 404
+    assert "itemNotFound" in resp.json()
+
+
+def test_unknown_and_foreign_servers_are_404(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    missing = str(uuid.uuid4())
+    resp = c.demo.post(f"/servers/{missing}/remote-consoles", SERIAL, "2.6")
+    assert resp.status_code == 404
+    assert resp.json()["itemNotFound"]["message"] == f"Instance {missing} could not be found."
+    assert c.alt.post(f"/servers/{sid}/remote-consoles", SERIAL, "2.6").status_code == 404
+    # An admin may open any project's console.
+    assert _url(c, sid, caller=c.admin).startswith(WS_PREFIX)
+
+
+def test_policy_override_is_403(servers_cloud: ServersCloud, tmp_path: Path) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    rules = tmp_path / "policy.yaml"
+    rules.write_text('"os_compute_api:os-remote-consoles": "role:admin"\n')
+    c.app_state.enforcer = Enforcer(policies.RULES, rules)
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", SERIAL, "2.6")
+    assert resp.status_code == 403, resp.text
+    resp = c.demo.action(sid, {"os-getSerialConsole": {"type": "serial"}}, "2.1")
+    assert resp.status_code == 403, resp.text
+    assert _url(c, sid, caller=c.admin).startswith(WS_PREFIX)
+
+
+def test_a_server_that_is_not_active_is_409(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    c.demo.action(sid, {"os-stop": None})
+    c.demo.wait_status(sid, "SHUTOFF")
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", SERIAL, "2.6")
+    assert resp.status_code == 409
+    assert resp.json()["conflictingRequest"]["message"] == (
+        f"Cannot 'get_serial_console' instance {sid} while it is in vm_state stopped"
+    )
+    other = c.demo.boot()["id"]
+    with c.db.writer() as s:
+        servers_service.set_state(s, other, task_state=states.DELETING)
+    resp = c.demo.post(f"/servers/{other}/remote-consoles", SERIAL, "2.6")
+    assert resp.status_code == 409
+    assert "task_state deleting" in resp.json()["conflictingRequest"]["message"]
+
+
+def test_a_server_still_building_is_409(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    c.rpc.hold = True
+    sid = c.demo.boot()["id"]
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", SERIAL, "2.6")
+    assert resp.status_code == 409
+    assert "vm_state building" in resp.json()["conflictingRequest"]["message"]
+
+
+# --- the legacy actions ------------------------------------------------------------
+
+
+def test_legacy_serial_console_action(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    resp = c.demo.action(sid, {"os-getSerialConsole": {"type": "serial"}}, "2.1")
+    assert resp.status_code == 200, resp.text
+    console = resp.json()["console"]
+    assert console["type"] == "serial" and console["url"].startswith(WS_PREFIX)
+    # Gone from 2.6 on (replaced by remote-consoles), as in Nova.
+    resp = c.demo.action(sid, {"os-getSerialConsole": {"type": "serial"}}, "2.6")
+    assert resp.status_code == 404
+    resp = c.demo.action(sid, {"os-getSerialConsole": {"type": "novnc"}}, "2.1")
+    assert resp.status_code == 400 and "is not one of ['serial']" in resp.text
+    resp = c.demo.action(sid, {"os-getSerialConsole": None}, "2.1")
+    assert resp.status_code == 400
+
+
+def test_legacy_graphical_consoles_are_unavailable(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    for action, kind in [
+        ("os-getVNCConsole", "novnc"),
+        ("os-getSPICEConsole", "spice-html5"),
+        ("os-getRDPConsole", "rdp-html5"),
+    ]:
+        resp = c.demo.action(sid, {action: {"type": kind}}, "2.1")
+        assert resp.status_code == 400, (action, resp.text)
+        assert resp.json()["badRequest"]["message"] == f"Unavailable console type {kind}."
+
+
+# --- GET /os-console-auth-tokens/{token} -------------------------------------------
+
+
+def test_admin_shows_a_token(servers_cloud: ServersCloud, clock: Clock) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    token = _token(_url(c, sid))
+    resp = c.admin.get(f"/os-console-auth-tokens/{token}", "2.31")
+    assert resp.status_code == 200, resp.text
+    assert resp.json() == {
+        "console": {
+            "instance_uuid": sid,
+            "host": FAKE_HOST,
+            "port": None,
+            "internal_access_path": None,
+        }
+    }
+    # With a compute host that knows its console, its location is shown.
+    calls: list[tuple[str, str]] = []
+
+    async def serial_console(host: str, instance_uuid: str) -> dict[str, Any]:
+        calls.append((host, instance_uuid))
+        return {"host": host, "port": None, "internal_access_path": "/run/x/console.sock"}
+
+    c.rpc.serial_console = serial_console  # type: ignore[attr-defined]
+    console = c.admin.get(f"/os-console-auth-tokens/{token}", "latest").json()["console"]
+    assert console["internal_access_path"] == "/run/x/console.sock"
+    assert calls == [(FAKE_HOST, sid)]
+
+
+def test_token_show_errors(servers_cloud: ServersCloud, clock: Clock) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    token = _token(_url(c, sid))
+    # Admin only.
+    assert c.demo.get(f"/os-console-auth-tokens/{token}", "2.31").status_code == 403
+    # Before 2.31 only RDP tokens could be shown (and RDP is gone).
+    assert c.admin.get(f"/os-console-auth-tokens/{token}", "2.30").status_code == 400
+    # Unknown and tampered tokens.
+    assert c.admin.get("/os-console-auth-tokens/nope", "2.31").status_code == 404
+    flipped = token[:40] + ("A" if token[40] != "A" else "B") + token[41:]
+    resp = c.admin.get(f"/os-console-auth-tokens/{flipped}", "2.31")
+    assert resp.status_code == 404
+    assert resp.json()["itemNotFound"]["message"] == "Token not found"
+    # A token of another key (another cloud) is unknown here.
+    foreign = ConsoleTokens(b"other key", 600, clock=clock).issue(sid, "serial")
+    assert c.admin.get(f"/os-console-auth-tokens/{foreign}", "2.31").status_code == 404
+
+
+def test_tokens_expire_after_their_ttl(servers_cloud: ServersCloud, clock: Clock) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    token = _token(_url(c, sid))
+    clock.now += 599
+    assert c.admin.get(f"/os-console-auth-tokens/{token}", "2.31").status_code == 200
+    clock.now += 1
+    assert c.admin.get(f"/os-console-auth-tokens/{token}", "2.31").status_code == 404
+
+
+def test_a_deleted_servers_token_is_unknown(servers_cloud: ServersCloud, clock: Clock) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    token = _token(_url(c, sid))
+    assert c.demo.delete(f"/servers/{sid}").status_code == 204
+    assert c.admin.get(f"/os-console-auth-tokens/{token}", "2.31").status_code == 404
+
+
+def test_ttl_comes_from_the_setting(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    c.app_state.settings = c.app_state.settings.model_copy(update={"console_token_ttl": 42})
+    sid = c.demo.boot()["id"]
+    _url(c, sid)
+    assert c.app_state.console_tokens.ttl == 42
+
+
+# --- the websocket proxy -----------------------------------------------------------
+
+
+class FakeConsole:
+    """A unix socket server standing in for QEMU's chardev: a banner, then echo upper-cased."""
+
+    def __init__(self, path: Path) -> None:
+        self.path = path
+        self.received = bytearray()
+        self.connections = 0
+        self.closed = threading.Event()
+        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
+        self.server.bind(str(path))
+        self.server.listen(1)
+        self.server.settimeout(10)
+        self.thread = threading.Thread(target=self._serve, daemon=True)
+        self.thread.start()
+
+    def _serve(self) -> None:
+        try:
+            conn, _ = self.server.accept()
+        except OSError:
+            return
+        self.connections += 1
+        with conn:
+            conn.settimeout(10)
+            conn.sendall(b"kumo-guest login: ")
+            try:
+                while True:
+                    data = conn.recv(4096)
+                    if not data:
+                        break
+                    self.received += data
+                    if b"BYE" in data.upper():
+                        break  # the "guest" closes its console
+                    conn.sendall(data.upper())
+            except OSError:
+                pass
+        self.closed.set()
+
+    def close(self) -> None:
+        self.server.close()
+
+
+@pytest.fixture
+def console_server(servers_cloud: ServersCloud) -> Iterator[FakeConsole]:
+    """A fake console socket that the compute RPC names for every server."""
+    path = Path(f"/tmp/kc-{uuid.uuid4().hex[:8]}.sock")
+    fake = FakeConsole(path)
+    asked: list[str] = []
+
+    async def serial_console(host: str, instance_uuid: str) -> dict[str, Any]:
+        asked.append(instance_uuid)
+        return {"host": host, "port": None, "internal_access_path": str(path)}
+
+    servers_cloud.rpc.serial_console = serial_console  # type: ignore[attr-defined]
+    fake.asked = asked  # type: ignore[attr-defined]
+    try:
+        yield fake
+    finally:
+        fake.close()
+        path.unlink(missing_ok=True)
+
+
+def test_websocket_pipes_bytes_both_ways(
+    servers_cloud: ServersCloud, console_server: FakeConsole
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    url = _url(c, sid)
+    with c.client.websocket_connect(_ws_path(url), subprotocols=["binary"]) as ws:
+        assert ws.accepted_subprotocol == "binary"
+        assert ws.receive_bytes() == b"kumo-guest login: "
+        ws.send_bytes(b"hello\n")
+        assert ws.receive_bytes() == b"HELLO\n"
+        ws.send_text("text frames too\n")
+        assert ws.receive_bytes() == b"TEXT FRAMES TOO\n"
+    assert console_server.closed.wait(10), "the proxy did not close the console socket"
+    assert bytes(console_server.received) == b"hello\ntext frames too\n"
+    assert console_server.asked == [sid]  # type: ignore[attr-defined]
+
+
+def test_websocket_closes_when_the_guest_console_closes(
+    servers_cloud: ServersCloud, console_server: FakeConsole
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    with c.client.websocket_connect(_ws_path(_url(c, sid))) as ws:
+        assert ws.accepted_subprotocol is None
+        assert ws.receive_bytes() == b"kumo-guest login: "
+        ws.send_bytes(b"bye\n")
+        message = ws.receive()
+        assert message["type"] == "websocket.close"
+        assert message["code"] == 1000
+
+
+def _closed_with(c: ServersCloud, path: str) -> dict[str, Any]:
+    with c.client.websocket_connect(path) as ws:
+        message = dict(ws.receive())
+    assert message["type"] == "websocket.close", message
+    return message
+
+
+def test_bad_tokens_close_with_a_policy_error(
+    servers_cloud: ServersCloud, console_server: FakeConsole, clock: Clock
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    url = _url(c, sid)
+    token = _token(url)
+    flipped = token[:40] + ("A" if token[40] != "A" else "B") + token[41:]
+    for path, reason in [
+        ("/compute/serial-console/", "missing or malformed"),
+        ("/compute/serial-console/?token=nope", "not valid"),
+        (f"/compute/serial-console/?token={flipped}", "not valid"),
+    ]:
+        message = _closed_with(c, path)
+        assert (message["code"], reason in message["reason"]) == (1008, True), message
+    clock.now += 600
+    message = _closed_with(c, _ws_path(url))
+    assert (message["code"], message["reason"]) == (1008, "The console token has expired.")
+    # No refused attempt ever reached the compute host or the console.
+    assert console_server.asked == []  # type: ignore[attr-defined]
+    assert console_server.connections == 0
+
+
+def test_a_stopped_or_deleted_server_is_refused(
+    servers_cloud: ServersCloud, console_server: FakeConsole, clock: Clock
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    url = _url(c, sid)
+    c.demo.action(sid, {"os-stop": None})
+    c.demo.wait_status(sid, "SHUTOFF")
+    message = _closed_with(c, _ws_path(url))
+    assert message["code"] == 1008 and "vm_state stopped" in message["reason"]
+    other = c.demo.boot()["id"]
+    url = _url(c, other)
+    assert c.demo.delete(f"/servers/{other}").status_code == 204
+    message = _closed_with(c, _ws_path(url))
+    assert message["code"] == 1008 and "could not be found" in message["reason"]
+    assert console_server.asked == []  # type: ignore[attr-defined]
+
+
+def test_a_console_the_host_cannot_give_closes_with_its_reason(
+    servers_cloud: ServersCloud,
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+
+    async def unavailable(host: str, instance_uuid: str) -> dict[str, Any]:
+        raise RemoteError("ConsoleUnavailable", "Serial console is not available: no guest.")
+
+    c.rpc.serial_console = unavailable  # type: ignore[attr-defined]
+    message = _closed_with(c, _ws_path(_url(c, sid)))
+    assert message["code"] == 1011
+    assert message["reason"] == "Serial console is not available: no guest."
+
+    async def broken(host: str, instance_uuid: str) -> dict[str, Any]:
+        raise RemoteError("UnknownMethod", "ComputeManager has no method 'x'")
+
+    c.rpc.serial_console = broken  # type: ignore[attr-defined]
+    message = _closed_with(c, _ws_path(_url(c, sid)))
+    # Internal errors are logged, not shown: the user reads a plain sentence.
+    assert (message["code"], message["reason"]) == (
+        1011,
+        f"Compute host {FAKE_HOST} could not open the console.",
+    )
+
+    async def missing_socket(host: str, instance_uuid: str) -> dict[str, Any]:
+        return {"host": host, "port": None, "internal_access_path": "/nonexistent/console.sock"}
+
+    c.rpc.serial_console = missing_socket  # type: ignore[attr-defined]
+    message = _closed_with(c, _ws_path(_url(c, sid)))
+    assert message["code"] == 1011 and "cannot be reached" in message["reason"]
+
+
+# --- the whole cloud on the fake virt driver (real bus, agent and driver) ----------
+
+
+@pytest.fixture
+def fake_cloud(ident: Identity) -> Iterator[Cloud]:
+    """Every service plus scheduler, conductor and one compute agent on the fake driver."""
+    settings = ident.settings.model_copy(
+        update={
+            "virt_driver": "fake",
+            "compute_host": "fake",
+            "bus_topic_prefix": f"t{uuid.uuid4().hex[:8]}.",
+        }
+    )
+    bootstrap_flavors(ident.db)
+    app = build_app(settings, ident.db)
+    with TestClient(app, base_url="http://127.0.0.1:8780") as client:
+        runtime = find_runtime(app)
+        assert runtime is not None
+        cloud = Cloud(client, runtime, ident.db, issue(client))
+        cloud.run(runtime.ensure_registered)
+        yield cloud
+
+
+def test_fake_driver_says_the_console_is_not_available(fake_cloud: Cloud) -> None:
+    cloud = fake_cloud
+    sid, _ = cloud.boot()
+    server = cloud.wait_settled(sid)
+    assert server.vm_state == "active", server.vm_state
+    headers = {"X-Auth-Token": cloud.admin_token, "OpenStack-API-Version": "compute 2.99"}
+    resp = cloud.client.post(
+        f"/compute/v2.1/servers/{sid}/remote-consoles", json=SERIAL, headers=headers
+    )
+    assert resp.status_code == 200, resp.text
+    url = resp.json()["remote_console"]["url"]
+    with cloud.client.websocket_connect(_ws_path(url), subprotocols=["binary"]) as ws:
+        message = ws.receive()
+    assert message["type"] == "websocket.close"
+    assert message["code"] == 1011
+    assert "fake virt driver" in message["reason"], message
+    # The admin's token view names the host; the fake driver has no socket to show.
+    shown = cloud.client.get(f"/compute/v2.1/os-console-auth-tokens/{_token(url)}", headers=headers)
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["console"] == {
+        "instance_uuid": sid,
+        "host": server.host,
+        "port": None,
+        "internal_access_path": None,
+    }
+
+
+def test_workers_sharing_a_state_dir_accept_each_others_tokens(tmp_path: Path) -> None:
+    """Every API worker process derives the same key from the state dir's secret (0600)."""
+
+    def worker(state_dir: Path) -> ConsoleTokens:
+        return console_tokens(SimpleNamespace(settings=Settings(state_dir=state_dir)))
+
+    first, second = worker(tmp_path / "a"), worker(tmp_path / "a")
+    token = first.issue("u-1", "serial")
+    assert second.validate(token).instance_uuid == "u-1"
+    assert (tmp_path / "a" / SECRET_FILE).stat().st_mode & 0o777 == 0o600
+    assert first.ttl == 600  # the default console_token_ttl, Nova's token_ttl
+    with pytest.raises(InvalidConsoleToken):
+        worker(tmp_path / "b").validate(token)
