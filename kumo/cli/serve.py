@@ -5,7 +5,11 @@
 * ``api`` — the APIs only; the other roles run elsewhere (RabbitMQ bus);
 * ``scheduler``, ``conductor``, ``compute`` — one piece of the compute control
   plane, no HTTP server; they reach the APIs at ``public_url`` and each other
-  over the bus (``transport_url``). ``compute`` never opens the database.
+  over the bus (``transport_url``). ``compute`` never opens the database;
+* ``network`` — only this host's network agent (the Linux data plane), reading
+  the Networking API at ``public_url`` over HTTP: no bus, no database. With
+  ``network_agent_mode = compute`` and ``network_tunnel_ip`` it is a second
+  host's agent (VXLAN to the first).
 """
 
 from __future__ import annotations
@@ -24,7 +28,9 @@ from kumo.common.log import setup_logging
 API_ROLES = ("all", "api")
 #: Roles that run one piece of the compute control plane without HTTP.
 WORKER_ROLES = ("scheduler", "conductor", "compute")
-ROLES = API_ROLES + WORKER_ROLES
+#: The network agent alone; it needs only HTTP to the API.
+AGENT_ROLES = ("network",)
+ROLES = API_ROLES + WORKER_ROLES + AGENT_ROLES
 
 #: Tells the uvicorn app factory (in each worker) which role it serves.
 ROLE_ENV = "KUMO_SERVE_ROLE"
@@ -64,6 +70,23 @@ async def run_worker(settings: Settings, role: str) -> None:
             db.dispose()
 
 
+async def run_network(settings: Settings) -> None:
+    """Run the network agent alone until SIGTERM or SIGINT."""
+    from kumo.agents.network.agent import run_network_agent
+
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+    for sig in (signal.SIGTERM, signal.SIGINT):
+        loop.add_signal_handler(sig, stop.set)
+    log.info(
+        "network agent of %s running (mode %s, API %s)",
+        settings.compute_host,
+        settings.network_agent_mode,
+        settings.public_url,
+    )
+    await run_network_agent(settings, stop)
+
+
 def serve(settings: Settings, role: str) -> None:
     """Run ``role`` until terminated."""
     if role not in ROLES:
@@ -74,6 +97,9 @@ def serve(settings: Settings, role: str) -> None:
     setup_logging(settings.log_level)
     os.environ["KUMO_STATE_DIR"] = str(settings.state_dir)
     try:
+        if role in AGENT_ROLES:
+            asyncio.run(run_network(settings))
+            return
         if role != "all" and settings.transport_url.startswith("inproc"):
             raise SystemExit(
                 f"role {role} runs in its own process: set transport_url to a RabbitMQ "

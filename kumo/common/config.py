@@ -7,6 +7,7 @@ documented.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import secrets
 import socket
@@ -14,7 +15,7 @@ from functools import lru_cache
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import Field, SecretStr
+from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import (
     BaseSettings,
     PydanticBaseSettingsSource,
@@ -232,6 +233,27 @@ class Settings(BaseSettings):
         description="Seconds without a heartbeat after which GET /v2.0/agents shows an agent "
         "as not alive (Neutron's agent_down_time).",
     )
+    network_agent_mode: Literal["all", "compute"] = Field(
+        "all",
+        description="What this host's network agent does: 'all' (the network node, also a "
+        "compute host): bridges, VXLAN, guest taps, security groups, DHCP, routers and the "
+        "metadata proxy; 'compute' (a second host): bridges, VXLAN, guest taps and security "
+        "groups only, for the networks with ports bound to it (`kumo serve --role network`).",
+    )
+    network_tunnel_ip: str | None = Field(
+        None,
+        description="This host's VXLAN underlay (VTEP) address, reported as tunneling_ip in "
+        "GET /v2.0/agents. A VXLAN network with ports bound on more than one host gets a VXLAN "
+        "device on each, with the other hosts' addresses as unicast peers; unset: one host, "
+        "no VXLAN devices.",
+    )
+    network_agent_resync_interval: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds between the network agent's full reconciles (drift repair). "
+        "An agent of role network (a second host) hears no bus events and learns API "
+        "changes at this pace.",
+    )
     compute_in_process: bool = Field(
         True,
         description="Role 'all' also runs the scheduler, conductor and compute agents in the "
@@ -257,6 +279,14 @@ class Settings(BaseSettings):
         "(HMAC-SHA256) and the metadata API checks (default: generated once, kept 0600 in "
         "the state dir).",
     )
+
+    @field_validator("network_tunnel_ip")
+    @classmethod
+    def _tunnel_ip_is_an_address(cls, value: str | None) -> str | None:
+        # It goes into `ip link add … local <ip>` and every other host's FDB: an address only.
+        if value in (None, ""):
+            return None
+        return str(ipaddress.ip_address(value))
 
     @classmethod
     def settings_customise_sources(

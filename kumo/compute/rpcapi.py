@@ -178,3 +178,17 @@ class ComputeAPI:
             timeout=COMPUTE_CALL_TIMEOUT,
         )
         return dict(result or {})
+
+    async def diagnostics(self, host: str, instance_uuid: str) -> dict[str, Any]:
+        """Ask the compute agent of ``host`` for ``instance_uuid``'s statistics (a ``call``).
+
+        Answered with the fields of ``GuestDiagnostics``; the driver's
+        ``DiagnosticsUnavailable`` comes back as a ``RemoteError`` of that type.
+        """
+        result = await self.bus.call(
+            compute_topic(host, self.prefix),
+            "get_diagnostics",
+            {"instance_uuid": instance_uuid},
+            timeout=COMPUTE_CALL_TIMEOUT,
+        )
+        return dict(result or {})

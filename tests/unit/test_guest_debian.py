@@ -291,3 +291,35 @@ def test_a_chroot_still_mounted_is_never_deleted(
         debian.remove_chroot(root, lambda command: unmounted.append(list(command)) or "")
     assert unmounted == [["umount", "--lazy", str(root / "proc")]]
     assert (root / "proc").exists()
+
+
+def test_the_metadata_service_gives_cloud_init_a_dhcp_link_per_nic() -> None:
+    # The real cloud-init renders no config for a NIC network_data.json does not name,
+    # and the Debian guest's NIC went down after reading the metadata service.
+    from kumo.compute.metadata import _network_data
+
+    view = {
+        "uuid": "8c1d1b5e-7f4a-4c1e-9a7e-0d6f3e2b1a00",
+        "network_info": {
+            "private": [
+                {"addr": "10.94.0.3", "version": 4, "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01"},
+                {"addr": "fd00::3", "version": 6, "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:01"},
+            ],
+            "other": [
+                {"addr": "10.95.0.4", "version": 4, "OS-EXT-IPS-MAC:mac_addr": "fa:16:3e:00:00:02"}
+            ],
+        },
+    }
+    data = _network_data(view)
+    links = data["links"]
+    networks = data["networks"]
+    assert isinstance(links, list) and isinstance(networks, list)
+    assert [link["ethernet_mac_address"] for link in links] == [
+        "fa:16:3e:00:00:01",
+        "fa:16:3e:00:00:02",
+    ]
+    assert [(n["type"], n["link"]) for n in networks] == [
+        ("ipv4_dhcp", links[0]["id"]),
+        ("ipv4_dhcp", links[1]["id"]),
+    ]
+    assert _network_data({"uuid": view["uuid"]}) == {"links": [], "networks": [], "services": []}

@@ -4,7 +4,7 @@ Each scenario starts a fresh cloud with ``virt_driver = "qemu"`` (`kumo up`
 builds the guest image; servers boot ``kumo-guest`` as daemonized QEMU
 processes, TCG or KVM), makes the process running the compute agent SIGKILL
 itself at a point inside the QEMU driver (``KUMO_FAULT_INJECTION``, tests only)
-or SIGKILLs it from outside, lets the supervisor restart it on the same state
+or SIGKILLs it (or every Kumo process) from outside, lets it restart on the same state
 directory, and then checks, besides the database checks of every scenario
 (:func:`tools.chaos.scenarios.settle_consistency`), what is on the host
 (:mod:`tools.chaos.guests`): one QEMU process per ACTIVE server, none and no
@@ -15,6 +15,7 @@ tap left. A guest that ran before the kill must be re-adopted: same pid.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -237,6 +238,51 @@ def control_plane_kill() -> Result:
     return _run("qemu: control plane SIGKILLed with a guest running", {}, body, virt="qemu")
 
 
+def power_loss_with_guest() -> Result:
+    """SIGKILL the supervisor and every role at once, `kumo up` again: the guest lives on."""
+
+    def body(cloud: ChaosCloud, api: Api, result: Result) -> None:
+        api.login()
+        server = _active_server(api, f"chaos-{secrets.token_hex(3)}")
+        sid = server["id"]
+        before = _pids(cloud, sid)
+        ports_of = {sid: api.port_ids(sid)}
+        result.notes.append(_taps_note(ports_of[sid]))
+        cloud.power_loss()
+        # QEMU -daemonize runs each guest in its own session: the kill of Kumo's process
+        # group must not reach it.
+        time.sleep(1.0)
+        at_restart = _pids(cloud, sid)
+        cloud.up_again()
+        api.wait_healthy(120)
+        api.login()
+        after = api.settled(sid, SETTLE)
+        _final_ok(after, result)
+        now = _pids(cloud, sid)
+        if len(before) != 1 or at_restart != before or now != before:
+            result.problems.append(
+                f"the guest did not survive: QEMU {before} before, {at_restart} after the "
+                f"kill, {now} after `kumo up`"
+            )
+        result.outcome = f"{after and after['status']}; QEMU pid {before} -> {now}"
+        # The new agent drives the guest it re-adopted: a hard reboot over QMP.
+        boots = _boots(cloud, sid)
+        api.action(sid, {"reboot": {"type": "HARD"}}).raise_for_status()
+        rebooted = api.settled(sid, SETTLE)
+        try:
+            wait_for("the guest to reboot", lambda: _boots(cloud, sid) > boots, 120)
+        except TimeoutError:
+            result.problems.append("a hard reboot after re-adoption did not reboot the guest")
+        if rebooted is None or rebooted["status"] != "ACTIVE":
+            result.problems.append(f"hard reboot after re-adoption: {rebooted}")
+        _check_host(cloud, result, ports_of)
+        delete_and_check(api, rebooted, result)
+        _check_host(cloud, result, ports_of)
+
+    return _run("qemu: power loss (every Kumo process) with a guest running", {}, body,
+                virt="qemu")  # fmt: skip
+
+
 def real_guest_scenarios() -> list[tuple[str, Callable[[], Result]]]:
     """Every real-guest scenario of `make chaos`, by name."""
     out: list[tuple[str, Callable[[], Result]]] = [
@@ -245,4 +291,5 @@ def real_guest_scenarios() -> list[tuple[str, Callable[[], Result]]]:
     ]
     out += [(p, lambda p=p, a=a: action_kill(p, a)) for p, a in ACTION_POINTS.items()]  # type: ignore[misc]
     out.append(("qemu_control_plane_kill", control_plane_kill))
+    out.append(("qemu_power_loss", power_loss_with_guest))
     return out

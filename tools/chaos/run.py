@@ -46,8 +46,13 @@ def commit() -> str:
             timeout=10,
             check=False,
         )
-        return out.stdout.strip() or "unknown"
-    except OSError:
+        sha = out.stdout.strip() or "unknown"
+        # Read-only check (git diff writes nothing): the run may include uncommitted work.
+        dirty = subprocess.run(
+            ["git", "-C", str(REPO), "diff", "--quiet", "HEAD", "--"], timeout=30, check=False
+        )
+        return sha + (" + uncommitted changes" if dirty.returncode == 1 else "")
+    except (OSError, subprocess.TimeoutExpired):
         return "unknown"
 
 
@@ -88,7 +93,7 @@ def report(results: list[Result], path: Path) -> str:
         "",
         "How to run: `make chaos` (fake-driver and real-guest scenarios, about 10 min on 2",
         "busy cores); `.venv/bin/python tools/chaos/run.py --virt qemu` for the real-guest",
-        "ones only (about 4 min: TCG guests, QEMU and genisoimage from `make debs`);",
+        "ones only (about 3 min: TCG guests, QEMU and genisoimage from `make debs`);",
         "`make chaos CHAOS_ARGS=--real-restart` adds `postgresql_real` and `rabbitmq_real`,",
         "which restart this machine's real PostgreSQL (`pg_ctlcluster … restart -m fast`) and",
         "RabbitMQ (`rabbitmqctl stop_app`/`start_app`) mid-work and leave both running; the",

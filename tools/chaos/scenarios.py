@@ -361,6 +361,8 @@ def broker_restart(
                 sub = Result("one")
                 _final_ok(server, sub)
                 result.problems += sub.problems
+                if server["status"] == "ERROR":
+                    result.notes.append(sub.outcome)
         result.outcome = f"servers: {dict(finals)}"
         result.problems += settle_consistency(cloud.database_url())
         _still_works(api, result, "rabbit")

@@ -21,6 +21,7 @@ import logging
 import traceback as tb
 from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import asynccontextmanager, suppress
+from dataclasses import asdict
 from typing import Any
 
 from kumo.agents.compute.virt.driver import (
@@ -916,6 +917,14 @@ class ComputeManager:
         """
         console = await self.driver.serial_console(instance_uuid)
         return {"host": console.host, "port": console.port, "internal_access_path": console.path}
+
+    async def get_diagnostics(self, instance_uuid: str) -> dict[str, Any]:
+        """The guest's statistics from the driver (a bus ``call`` from the API).
+
+        ``driver``, ``num_*`` and the Nova shape are added by the API; the driver's
+        ``DiagnosticsUnavailable`` comes back as a ``RemoteError`` of that type.
+        """
+        return asdict(await self.driver.diagnostics(instance_uuid))
 
     async def cleanup_guest(self, instance_uuid: str) -> None:
         """Destroy a guest left on this host by a confirmed migration."""

@@ -22,7 +22,7 @@ import httpx
 
 from kumo.agents.network.linux import names
 from kumo.agents.network.metadata_proxy import Instance, MetadataProxy
-from kumo.agents.network.plane import DataPlane
+from kumo.agents.network.plane import DataPlane, HostConfig
 from kumo.agents.network.report import Heartbeat
 from kumo.agents.network.source import ApiStateSource
 from kumo.agents.network.state import ROUTER_INTERFACE_OWNERS, DesiredState, is_guest_port
@@ -178,11 +178,11 @@ class NetworkAgent:
 
 async def start_network_agent(
     settings: Settings,
-    bus: Bus,
+    bus: Bus | None,
     *,
     transport: httpx.AsyncBaseTransport | None = None,
     metadata_url: str | None = None,
-    resync_interval: float = 30.0,
+    resync_interval: float | None = None,
 ) -> NetworkAgent:
     """Build the network agent of this host, serve it on ``network-agent`` and start it.
 
@@ -190,22 +190,34 @@ async def start_network_agent(
     the metadata proxy forwards to ``metadata_url`` (default: the API server's
     ``/metadata`` path) signing with ``metadata_proxy_shared_secret``, through
     ``transport`` when given (in process, as the desired state is read).
+    ``network_agent_mode = compute`` (a second host) runs no proxy, DHCP or
+    routers. Without a ``bus`` (role network on another host) the agent learns
+    API changes at each resync (``network_agent_resync_interval``).
     """
+    network_node = settings.network_agent_mode == "all"
     session = ServiceSession(settings, transport=transport)
-    source = ApiStateSource(session, settings.compute_host)
-    proxy = MetadataProxy(
-        metadata_url or f"{settings.public_url}/metadata",
-        settings.metadata_proxy_shared_secret_value(),
-        transport=transport,
+    source = ApiStateSource(session, settings.compute_host, network_node=network_node)
+    proxy = None
+    if network_node:
+        proxy = MetadataProxy(
+            metadata_url or f"{settings.public_url}/metadata",
+            settings.metadata_proxy_shared_secret_value(),
+            transport=transport,
+        )
+    host = HostConfig(
+        vxlan_local_ip=settings.network_tunnel_ip,
+        host=settings.compute_host,
+        mode=settings.network_agent_mode,
     )
     agent = NetworkAgent(
         # Security groups in tables of this cloud's own: other clouds on the host keep theirs.
-        DataPlane(settings.state_dir, isolate_security_groups=True),
+        DataPlane(settings.state_dir, host, isolate_security_groups=True),
         source.fetch,
         proxy=proxy,
-        resync_interval=resync_interval,
+        resync_interval=resync_interval or settings.network_agent_resync_interval,
     )
-    await bus.serve(TOPIC, agent)
+    if bus is not None:
+        await bus.serve(TOPIC, agent)
     agent.start()
     # GET /v2.0/agents shows this host's agents, alive while the heartbeat goes on.
     agent.heartbeat = Heartbeat(
@@ -214,6 +226,23 @@ async def start_network_agent(
         lambda: agent.last_state,
         interval=settings.network_agent_report_interval,
         metadata_url=metadata_url or f"{settings.public_url}/metadata",
+        network_node=network_node,
+        tunneling_ip=settings.network_tunnel_ip,
     )
     agent.heartbeat.start()
     return agent
+
+
+async def run_network_agent(settings: Settings, stop: asyncio.Event) -> None:
+    """Run this host's network agent alone (role ``network``) until ``stop`` is set.
+
+    It needs only HTTP to the API at ``public_url`` (no bus, no database), so it
+    runs on a second host, e.g. ``network_agent_mode = compute`` with its
+    ``network_tunnel_ip``. The data plane stays when it stops: guests keep their
+    network.
+    """
+    agent = await start_network_agent(settings, None)
+    try:
+        await stop.wait()
+    finally:
+        await agent.stop()

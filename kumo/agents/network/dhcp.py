@@ -2,7 +2,11 @@
 
 dnsmasq serves only static leases from a hosts file generated from the
 network's ports (MAC → IP, hostname) and options from an options file
-(router, DNS servers, host routes, validated ``extra_dhcp_opts``). It never
+(router, DNS servers, host routes, the network MTU, validated
+``extra_dhcp_opts``). For IPv6 subnets with ``ipv6_ra_mode`` it also sends
+router advertisements (prefix and MTU, router lifetime 0) until a router is
+attached to the subnet; from then on the router advertises (see
+:mod:`kumo.agents.network.router_advert`) and dnsmasq only answers DHCPv6. It never
 forwards DNS to the host's resolvers (``--no-resolv``, ``--no-hosts``) and
 reads no system configuration (``--conf-file=/dev/null``). A port change
 rewrites the two files and restarts dnsmasq (SIGHUP, the upstream way, crashes
@@ -21,6 +25,7 @@ import subprocess
 import time
 from pathlib import Path
 
+from kumo.agents.network import router_advert
 from kumo.agents.network.linux import ip, names
 from kumo.agents.network.linux.cmd import in_namespace
 from kumo.agents.network.state import DHCP_OWNER, DesiredState, Resource
@@ -47,29 +52,43 @@ def dhcp_subnets(state: DesiredState, network_id: str) -> list[Resource]:
     return [s for s in state.subnets_of(network_id) if s.get("enable_dhcp", True)]
 
 
-def ipv6_range_mode(subnet: Resource) -> str | None:
+def ipv6_range_mode(subnet: Resource, *, routed: bool = False) -> str | None:
     """The ``--dhcp-range`` mode of an IPv6 subnet; None: dnsmasq does not serve it.
 
     ``static`` is DHCPv6 (stateful, and stateless information requests). The
     ``ra-*`` modes make dnsmasq advertise, so they are used only when the subnet
-    asks Kumo for advertisements (``ipv6_ra_mode``); a SLAAC subnet without it
-    expects an outside router and gets nothing from dnsmasq, as in Neutron.
+    asks Kumo for advertisements (``ipv6_ra_mode``) and no Kumo router advertises
+    it (``routed``); a SLAAC subnet advertised elsewhere (an outside router, or
+    its Kumo router) gets nothing from dnsmasq, as in Neutron.
     """
     address_mode = subnet.get("ipv6_address_mode") or subnet.get("ipv6_ra_mode")
-    if subnet.get("ipv6_ra_mode"):
+    if subnet.get("ipv6_ra_mode") and not routed:
         return IPV6_RANGE_MODES.get(str(address_mode), "static")
     return None if address_mode == "slaac" else "static"
 
 
 def advertises(state: DesiredState, network_id: str) -> bool:
-    """Whether dnsmasq sends router advertisements: an IPv6 subnet has ``ipv6_ra_mode``.
+    """Whether dnsmasq sends router advertisements.
 
-    (A subnet with only ``ipv6_address_mode`` expects an outside router to advertise,
-    as in Neutron.)
+    It does for IPv6 subnets with ``ipv6_ra_mode`` that no router of ``state`` is
+    attached to. (A subnet with only ``ipv6_address_mode`` expects an outside
+    router to advertise, as in Neutron; an attached router advertises itself.)
     """
+    routed = router_advert.advertised_subnet_ids(state)
     return any(
-        ipaddress.ip_network(s["cidr"]).version == 6 and s.get("ipv6_ra_mode")
+        ipaddress.ip_network(s["cidr"]).version == 6
+        and s.get("ipv6_ra_mode")
+        and s["id"] not in routed
         for s in dhcp_subnets(state, network_id)
+    )
+
+
+def network_mtu(state: DesiredState, network_id: str) -> int | None:
+    """The network's MTU as sent to guests (DHCP option 26, RA MTU option), if valid."""
+    mtu = (state.network(network_id) or {}).get("mtu")
+    # 68 is IPv4's minimum; IPv6 needs 1280, checked where RAs are built.
+    return (
+        mtu if isinstance(mtu, int) and not isinstance(mtu, bool) and 68 <= mtu <= 65535 else None
     )
 
 
@@ -89,10 +108,12 @@ def _hostname(port: Resource, address: str) -> str:
 def hosts_file(state: DesiredState, network_id: str) -> str:
     """The ``--dhcp-hostsfile``: one ``mac,set:p<id>,hostname,ip`` line per fixed IP."""
     # Advertised IPv6 SLAAC/stateless subnets get no addresses by DHCP (the guest builds its own).
+    routed = router_advert.advertised_subnet_ids(state)
     subnet_ids = {
         s["id"]
         for s in dhcp_subnets(state, network_id)
-        if ipaddress.ip_network(s["cidr"]).version == 4 or ipv6_range_mode(s) == "static"
+        if ipaddress.ip_network(s["cidr"]).version == 4
+        or ipv6_range_mode(s, routed=s["id"] in routed) == "static"
     }
     lines = []
     for port in sorted(state.ports_of(network_id), key=lambda p: str(p["id"])):
@@ -113,8 +134,9 @@ def hosts_file(state: DesiredState, network_id: str) -> str:
 
 
 def opts_file(state: DesiredState, network_id: str) -> str:
-    """The ``--dhcp-optsfile``: per-subnet router/DNS/routes, per-port extra options."""
+    """The ``--dhcp-optsfile``: per-subnet router/DNS/routes/MTU, per-port extra options."""
     lines = []
+    mtu = network_mtu(state, network_id)
     for subnet in dhcp_subnets(state, network_id):
         if ipaddress.ip_network(subnet["cidr"]).version != 4:
             v6_dns = [
@@ -134,6 +156,9 @@ def opts_file(state: DesiredState, network_id: str) -> str:
         dns = [str(ipaddress.ip_address(d)) for d in subnet.get("dns_nameservers") or []]
         if dns:
             lines.append(f"{tag},option:dns-server,{','.join(dns)}")
+        if mtu is not None:
+            # Option 26: a guest on a VXLAN network (MTU 1450) must not send 1500-byte frames.
+            lines.append(f"{tag},option:mtu,{mtu}")
         routes = []
         for route in subnet.get("host_routes") or []:
             dest = ipaddress.ip_network(route["destination"], strict=False)
@@ -190,6 +215,7 @@ class DhcpServer:
             "--group=root",
             f"--domain={'openstacklocal'}",
         ]
+        routed = router_advert.advertised_subnet_ids(state)
         for subnet in dhcp_subnets(state, self.network_id):
             net = ipaddress.ip_network(subnet["cidr"])
             tag = f"set:s{names.short(subnet['id'])}"
@@ -198,7 +224,7 @@ class DhcpServer:
                     f"--dhcp-range={tag},{net.network_address},static,{net.netmask},{LEASE_SECONDS}s"
                 )
             else:
-                mode = ipv6_range_mode(subnet)
+                mode = ipv6_range_mode(subnet, routed=subnet["id"] in routed)
                 if mode is None:
                     continue
                 argv.append(
@@ -206,8 +232,10 @@ class DhcpServer:
                 )
         if advertises(state, self.network_id):
             # Prefix information only: router lifetime 0, since this namespace routes
-            # nothing (the subnet's router is elsewhere).
-            argv += ["--enable-ra", f"--ra-param={interface},{RA_INTERVAL},0"]
+            # nothing (no Kumo router is attached; an outside one may be).
+            mtu = network_mtu(state, self.network_id)
+            mtu_param = f"mtu:{mtu}," if mtu is not None and mtu >= 1280 else ""
+            argv += ["--enable-ra", f"--ra-param={interface},{mtu_param}{RA_INTERVAL},0"]
         return argv
 
     def pid(self) -> int | None:

@@ -20,6 +20,7 @@ import contextlib
 import hashlib
 import json
 import logging
+import os
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -32,6 +33,32 @@ log = logging.getLogger(__name__)
 
 #: One file per cloud with a data plane on this host, holding its state dir.
 REGISTRY = Path("/run/kumo-network/clouds")
+
+
+def registry() -> Path:
+    """The registry of the network namespace this process runs in.
+
+    Devices and tables live in a network namespace, so clouds claim them per
+    namespace: a second "host" simulated by a named namespace (``ip netns exec
+    kumo-h… kumo serve --role network``) names its bridges as the first host
+    does, and neither may keep the other's stale objects alive. A process
+    outside every named namespace (the host) uses :data:`REGISTRY`.
+    """
+    try:
+        own = os.stat("/proc/self/ns/net").st_ino
+        named = sorted(NETNS_DIR.iterdir()) if NETNS_DIR.is_dir() else []
+    except OSError:
+        return REGISTRY
+    for entry in named:
+        with contextlib.suppress(OSError):
+            if entry.stat().st_ino == own:
+                return namespace_registry(entry.name)
+    return REGISTRY
+
+
+def namespace_registry(netns: str) -> Path:
+    """The registry of the clouds whose agents run in the named namespace ``netns``."""
+    return REGISTRY.parent / f"netns-{netns}" / "clouds"
 
 
 @dataclass
@@ -117,7 +144,7 @@ def wanted(state: DesiredState) -> Owned:
 
 def _registry_entry(state_dir: Path) -> Path:
     digest = hashlib.sha256(str(state_dir.resolve()).encode()).hexdigest()[:20]
-    return REGISTRY / digest
+    return registry() / digest
 
 
 class Ownership:
@@ -170,7 +197,7 @@ class Ownership:
             entry.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
             entry.write_text(str(self.state_dir.resolve()))
         except OSError as exc:  # not root, or no /run: ownership still works per state dir
-            log.debug("cannot register %s in %s: %s", self.state_dir, REGISTRY, exc)
+            log.debug("cannot register %s in %s: %s", self.state_dir, registry(), exc)
 
     def others(self) -> Owned:
         """Everything other live clouds on this host claim.
@@ -183,7 +210,7 @@ class Ownership:
         mine = _registry_entry(self.state_dir).name
         claimed = Owned()
         try:
-            entries = sorted(REGISTRY.iterdir())
+            entries = sorted(registry().iterdir())
         except OSError:
             return claimed
         for entry in entries:
@@ -219,7 +246,7 @@ def _alive(owned: Owned) -> bool:
 def forget_every_cloud() -> None:
     """Empty the registry (after a host-wide cleanup nothing is anyone's any more)."""
     try:
-        entries = list(REGISTRY.iterdir())
+        entries = list(registry().iterdir())
     except OSError:
         return
     for entry in entries:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import ipaddress
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
+from typing import Literal
 
-from kumo.agents.network import dhcp, ownership, router, security_groups
+from kumo.agents.network import dhcp, ownership, router, security_groups, tunnels
 from kumo.agents.network.linux import hostsafety, ip, names, nft
 from kumo.agents.network.linux.cmd import LinuxCommandError
 from kumo.agents.network.state import DesiredState, Resource, is_external, is_guest_port
@@ -24,13 +25,20 @@ log = logging.getLogger(__name__)
 
 @dataclass
 class HostConfig:
-    """How this host's bridges reach the outside for segmented networks."""
+    """Which host this is, what it serves, and how its bridges reach other hosts."""
 
     #: physical network → a Kumo-owned trunk device for VLAN sub-interfaces.
     vlan_trunks: dict[str, str] = field(default_factory=dict)
-    #: This host's VTEP address and the other hosts' (for VXLAN networks).
+    #: This host's VTEP address (``network_tunnel_ip``).
     vxlan_local_ip: str | None = None
+    #: Fixed peers of every VXLAN network; empty: the peers come from the desired state
+    #: (the other hosts with ports of the network, and their reported tunnel IPs).
     vxlan_peers: list[str] = field(default_factory=list)
+    #: This host's name, as ports are bound to it (``binding:host_id``).
+    host: str = ""
+    #: ``all``: the network node (DHCP, routers too); ``compute``: L2 and security groups
+    #: only, for the networks with ports bound to this host.
+    mode: Literal["all", "compute"] = "all"
 
 
 def network_bridge(network: Resource) -> str:
@@ -65,15 +73,42 @@ class DataPlane:
     def apply(self, state: DesiredState) -> list[str]:
         """Make the host match ``state``; the list says what had to change (empty: nothing)."""
         changes: list[str] = []
+        network_node = self.config.mode == "all"
+        if not network_node:
+            state = self._compute_host_state(state)
         owned = ownership.wanted(state)
+        if not network_node:
+            # DHCP and router namespaces (global names) are the network node's, never ours.
+            owned.namespaces.clear()
+            owned.devices = {
+                d
+                for d in owned.devices
+                if not d.startswith((names.DHCP_VETH, names.ROUTER_VETH, names.GATEWAY_VETH))
+            }
         owned.tables |= {f"inet {self.sg_table}", f"bridge {self.sg_table}"}
         self.ownership.claim(owned)  # recorded before made: a crash mid-apply leaks nothing
         self._bridges(state, changes)
-        self._dhcp(state, changes)
-        self._routers(state, changes)
+        if network_node:
+            self._dhcp(state, changes)
+            self._routers(state, changes)
         self._security_groups(state, changes)
         self.ownership.settle(owned)
         return changes
+
+    def _compute_host_state(self, state: DesiredState) -> DesiredState:
+        """What a compute-only host reflects: the networks with ports bound to it.
+
+        No routers or floating IPs (the network node serves them); every port
+        and security group stays, as remote-group rules name other hosts' ports.
+        """
+        local = tunnels.local_networks(state, self.config.host)
+        return replace(
+            state,
+            networks=[n for n in state.networks if n["id"] in local and not is_external(n)],
+            subnets=[s for s in state.subnets if s["network_id"] in local],
+            routers=[],
+            floatingips=[],
+        )
 
     # Bridges
 
@@ -87,7 +122,7 @@ class DataPlane:
             wanted.add(name)
             if ip.ensure_bridge(name, mtu=network.get("mtu")):
                 changes.append(f"bridge {name}")
-            self._segment(network, name, wanted, changes)
+            self._segment(state, network, name, wanted, changes)
             if is_external(network):
                 addresses = []
                 for subnet in state.subnets_of(str(network["id"])):
@@ -122,12 +157,18 @@ class DataPlane:
                 changes.append(f"delete {'bridge ' if is_bridge else ''}{link.name}")
 
     def _segment(
-        self, network: Resource, bridge: str, wanted: set[str], changes: list[str]
+        self,
+        state: DesiredState,
+        network: Resource,
+        bridge: str,
+        wanted: set[str],
+        changes: list[str],
     ) -> None:
         kind = network.get("provider:network_type")
         seg = network.get("provider:segmentation_id")
         if kind == "vxlan" and isinstance(seg, int):
-            if not self.config.vxlan_peers:
+            peers = self._vxlan_peers(state, network)
+            if not peers:
                 # One host: the bridge alone carries the network. A VXLAN device would
                 # carry nothing, and the VNI may be taken by another cloud on this host.
                 return
@@ -135,10 +176,14 @@ class DataPlane:
             wanted.add(name)
             try:
                 if ip.ensure_vxlan(
-                    name, vni=seg, bridge=bridge, local_ip=self.config.vxlan_local_ip
+                    name,
+                    vni=seg,
+                    bridge=bridge,
+                    local_ip=self.config.vxlan_local_ip,
+                    mtu=network.get("mtu"),
                 ):
                     changes.append(f"vxlan {name}")
-                ip.set_vxlan_peers(name, self.config.vxlan_peers)
+                ip.set_vxlan_peers(name, peers)
             except LinuxCommandError as exc:  # e.g. the VNI is used by another device
                 log.warning("VXLAN network %s not connected: %s", network["id"], exc)
         elif kind == "vlan" and isinstance(seg, int):
@@ -153,6 +198,15 @@ class DataPlane:
                     changes.append(f"vlan {name}")
             except LinuxCommandError as exc:  # e.g. a kernel without 802.1Q support
                 log.warning("VLAN network %s not connected: %s", network["id"], exc)
+
+    def _vxlan_peers(self, state: DesiredState, network: Resource) -> list[str]:
+        if self.config.vxlan_peers:
+            return list(self.config.vxlan_peers)
+        if not self.config.vxlan_local_ip:
+            return []  # no underlay address: this host cannot tunnel
+        return tunnels.vxlan_peers(
+            state, str(network["id"]), self.config.host, self.config.vxlan_local_ip
+        )
 
     # DHCP
 
@@ -190,13 +244,13 @@ class DataPlane:
         ext_bridge = network_bridge(external) if external else names.EXTERNAL_BRIDGE
         for r in state.routers:
             wanted.add(str(r["id"]))
-            if router.sync(state, router.plan(state, r), ext_bridge):
+            if router.sync(state, router.plan(state, r), ext_bridge, state_dir=self.state_dir):
                 changes.append(f"router {r['id']}")
         for ns in ip.list_namespaces():
             if ns.startswith(names.ROUTER_NS_PREFIX):
                 router_id = ns[len(names.ROUTER_NS_PREFIX) :]
                 if router_id not in wanted and self.ownership.may_remove(ns):
-                    router.remove(router_id)
+                    router.remove(router_id, state_dir=self.state_dir)
                     changes.append(f"delete router {router_id}")
 
     # Security groups

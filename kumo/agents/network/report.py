@@ -23,10 +23,29 @@ log = logging.getLogger(__name__)
 
 
 def configurations(
-    state: DesiredState | None, *, metadata_url: str = ""
+    state: DesiredState | None,
+    *,
+    metadata_url: str = "",
+    network_node: bool = True,
+    tunneling_ip: str | None = None,
 ) -> dict[str, dict[str, Any]]:
-    """Per agent type, what Neutron's agent of that type reports about its work."""
+    """Per agent type, what Neutron's agent of that type reports about its work.
+
+    A compute-only host (not ``network_node``) runs only the Linux bridge agent.
+    ``tunneling_ip`` is the host's VXLAN endpoint, which the other hosts tunnel to.
+    """
     state = state or DesiredState()
+    bridge_agent: dict[str, Any] = {
+        "devices": sum(1 for p in state.ports if is_guest_port(p)),
+        "bridge_mappings": {},
+        "interface_mappings": {},
+        "tunnel_types": ["vxlan"],
+        "log_agent_heartbeats": False,
+    }
+    if tunneling_ip:
+        bridge_agent["tunneling_ip"] = tunneling_ip
+    if not network_node:
+        return {"Linux bridge agent": bridge_agent}
     served = dhcp.wanted_networks(state)
     plans = [router.plan(state, r) for r in state.routers]
     return {
@@ -52,13 +71,7 @@ def configurations(
             "nova_metadata_host": metadata_url,
             "log_agent_heartbeats": False,
         },
-        "Linux bridge agent": {
-            "devices": sum(1 for p in state.ports if is_guest_port(p)),
-            "bridge_mappings": {},
-            "interface_mappings": {},
-            "tunnel_types": ["vxlan"],
-            "log_agent_heartbeats": False,
-        },
+        "Linux bridge agent": bridge_agent,
     }
 
 
@@ -73,6 +86,8 @@ class Heartbeat:
         *,
         interval: float = 30.0,
         metadata_url: str = "",
+        network_node: bool = True,
+        tunneling_ip: str | None = None,
         clock: Callable[[], float] = time.time,
     ) -> None:
         self.session = session
@@ -80,13 +95,20 @@ class Heartbeat:
         self.state = state
         self.interval = interval
         self.metadata_url = metadata_url
+        self.network_node = network_node
+        self.tunneling_ip = tunneling_ip
         self.started_at = clock()
         self.beats = 0
         self._task: asyncio.Task[None] | None = None
 
     async def beat(self) -> None:
         """One report of every agent type of this host."""
-        configs = configurations(self.state(), metadata_url=self.metadata_url)
+        configs = configurations(
+            self.state(),
+            metadata_url=self.metadata_url,
+            network_node=self.network_node,
+            tunneling_ip=self.tunneling_ip,
+        )
         for agent_type, config in configs.items():
             body = {
                 "agent_type": agent_type,

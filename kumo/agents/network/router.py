@@ -3,9 +3,14 @@
 The namespace has one veth per router interface (``qr-…``, the subnet's
 gateway IP) on the internal network's bridge, and one for the external
 gateway (``qg-…``) on the external bridge carrying the gateway IP and every
-floating IP as a /32. IP forwarding is switched on inside the namespace only.
-Floating IPs are DNAT (in) and SNAT (out); other internal traffic leaving by
-the gateway is SNATed to the gateway IP when ``enable_snat``.
+floating IP as a /32. IPv4 and IPv6 forwarding are switched on inside the
+namespace only. Floating IPs are DNAT (in) and SNAT (out); other internal
+IPv4 traffic leaving by the gateway is SNATed to the gateway IP when
+``enable_snat``. IPv6 is routed, never NATed (as in Neutron).
+
+For interfaces on IPv6 subnets with ``ipv6_ra_mode`` the router advertises the
+prefix, the network MTU and itself as default router, and withdraws itself before
+such an interface goes (:mod:`kumo.agents.network.router_advert`).
 """
 
 from __future__ import annotations
@@ -14,8 +19,16 @@ import hashlib
 import ipaddress
 import logging
 from dataclasses import dataclass, field
+from pathlib import Path
 
 from kumo.agents.network.linux import ip, names, nft
+from kumo.agents.network.router_advert import (
+    Advertisement,
+    RouterAdvertiser,
+    enable_forwarding,
+    ra_range_mode,
+    withdraw,
+)
 from kumo.agents.network.state import (
     ROUTER_GATEWAY_OWNER,
     ROUTER_INTERFACE_OWNERS,
@@ -43,6 +56,12 @@ class RouterPlan:
     snat: bool = True
     default_gateway: str | None = None
     routes: list[tuple[str, str]] = field(default_factory=list)
+    advertised: list[Advertisement] = field(default_factory=list)
+
+
+def interface_device(port: Resource) -> str:
+    """A router interface's veth name inside the router namespace."""
+    return "qr-" + names.short(str(port["id"]))
 
 
 def _synthetic_gateway(router: Resource) -> Resource | None:
@@ -71,10 +90,22 @@ def plan(state: DesiredState, router: Resource) -> RouterPlan:
             continue
         if port.get("device_owner") in ROUTER_INTERFACE_OWNERS:
             result.interfaces.append(port)
+            network = state.network(str(port.get("network_id"))) or {}
+            mtu = network.get("mtu")
             for fixed in port.get("fixed_ips", []):
                 subnet = state.subnet(fixed.get("subnet_id", ""))
                 if subnet and ipaddress.ip_network(subnet["cidr"]).version == 4:
                     result.internal_cidrs.append(str(subnet["cidr"]))
+                mode = ra_range_mode(subnet) if subnet else None
+                if subnet and mode:
+                    result.advertised.append(
+                        Advertisement(
+                            device=interface_device(port),
+                            prefix=str(ipaddress.ip_network(subnet["cidr"])),
+                            mode=mode,
+                            mtu=mtu if isinstance(mtu, int) and mtu >= 1280 else None,
+                        )
+                    )
         elif port.get("device_owner") == ROUTER_GATEWAY_OWNER:
             result.gateway = port
     info = router.get("external_gateway_info") or {}
@@ -104,6 +135,7 @@ def plan(state: DesiredState, router: Resource) -> RouterPlan:
             continue
         result.routes.append((str(dest), str(hop)))
     result.floating.sort()
+    result.advertised.sort(key=lambda a: (a.device, a.prefix))
     return result
 
 
@@ -134,17 +166,23 @@ def nat_ruleset(p: RouterPlan) -> str:
     return "\n".join(lines)
 
 
-def sync(state: DesiredState, p: RouterPlan, external_bridge: str) -> bool:
-    """Make the router's namespace match the plan; True if anything changed."""
+def sync(
+    state: DesiredState, p: RouterPlan, external_bridge: str, *, state_dir: Path | None = None
+) -> bool:
+    """Make the router's namespace match the plan; True if anything changed.
+
+    ``state_dir`` holds the router advertisement daemon's files; without it no
+    IPv6 prefix is advertised.
+    """
     ns = p.namespace
     changed = ip.ensure_namespace(ns)
     if changed:
-        ip.set_sysctl("net.ipv4.ip_forward", "1", netns=ns)
+        enable_forwarding(ns)
     # The metadata proxy listens on 169.254.169.254 inside the namespace.
     changed |= ip.sync_addresses("lo", [f"{METADATA_IP}/32"], ns)
     wanted_devices = {"lo"}
     for port in p.interfaces:
-        dev = "qr-" + names.short(str(port["id"]))
+        dev = interface_device(port)
         wanted_devices.add(dev)
         network = state.network(str(port["network_id"])) or {}
         changed |= ip.ensure_veth(
@@ -175,10 +213,16 @@ def sync(state: DesiredState, p: RouterPlan, external_bridge: str) -> bool:
             ):
                 ip.replace_route("default", via=p.default_gateway, dev=qg, netns=ns)
                 changed = True
+    advertiser = RouterAdvertiser(state_dir, p.router_id) if state_dir else None
     for link in ip.list_links(ns):
         if link.name not in wanted_devices:
+            if advertiser is not None and advertiser.advertised(link.name, ns):
+                # Guests drop their default route through it now, not in 30 minutes.
+                withdraw(ns, link.name, link.mac)
             ip.delete_link(link.name, ns)
             changed = True
+    if advertiser is not None:
+        changed |= advertiser.sync(p.advertised)
     for dest, hop in p.routes:
         ip.replace_route(dest, via=hop, netns=ns)
     body = nat_ruleset(p)
@@ -200,8 +244,20 @@ def _listing_drifted(ns: str, body: str) -> bool:
     return nft.table_text("ip", TABLE, netns=ns) != last[1]
 
 
-def remove(router_id: str) -> None:
-    """Delete a router's namespace (its devices and table go with it)."""
+def remove(router_id: str, *, state_dir: Path | None = None) -> None:
+    """Delete a router's namespace (its devices and table go with it).
+
+    With ``state_dir``, its advertised interfaces first say goodbye (router
+    lifetime 0) and its advertisement daemon stops.
+    """
     ns = names.router_namespace(router_id)
+    if state_dir is not None:
+        advertiser = RouterAdvertiser(state_dir, router_id)
+        advertiser.stop()
+        if ip.namespace_exists(ns):
+            for link in ip.list_links(ns):
+                if link.name.startswith("qr-") and advertiser.advertised(link.name, ns):
+                    withdraw(ns, link.name, link.mac)
+        advertiser.forget()
     ip.delete_namespace(ns)
     _applied.pop(ns, None)

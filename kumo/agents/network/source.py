@@ -25,15 +25,19 @@ _COLLECTIONS = {
     "routers": "/v2.0/routers",
     "floatingips": "/v2.0/floatingips",
     "security_groups": "/v2.0/security-groups",
+    # Every host's agent and its tunnel endpoint (VXLAN peers).
+    "agents": "/v2.0/agents",
 }
 
 
 class ApiStateSource:
     """Builds :class:`DesiredState` from the Networking API."""
 
-    def __init__(self, session: ServiceSession, host: str) -> None:
+    def __init__(self, session: ServiceSession, host: str, *, network_node: bool = True) -> None:
         self.session = session
         self.host = host
+        #: Only the network node serves DHCP, so only it makes and binds DHCP ports.
+        self.network_node = network_node
 
     async def _list(self, key: str) -> list[dict[str, Any]]:
         response = await self.session.request("GET", "network", _COLLECTIONS[key])
@@ -45,15 +49,25 @@ class ApiStateSource:
         keys = list(_COLLECTIONS)
         results = await asyncio.gather(*(self._list(k) for k in keys))
         state = DesiredState(**dict(zip(keys, results, strict=True)))
-        await self._ensure_dhcp_ports(state)
+        if self.network_node:
+            await self._ensure_dhcp_ports(state)
         return state
 
     async def _ensure_dhcp_ports(self, state: DesiredState) -> None:
-        """Create the DHCP port of networks that need one (Neutron's DHCP agent does too)."""
+        """Create the DHCP port of networks that need one (Neutron's DHCP agent does too).
+
+        The port is bound to this host, as Neutron's DHCP agent binds it: other
+        hosts then know the network is here (and tunnel to it).
+        """
         for network in state.networks:
             nid = str(network["id"])
             subnets = dhcp_subnets(state, nid)
-            if not subnets or dhcp_port(state, nid) is not None:
+            if not subnets:
+                continue
+            existing = dhcp_port(state, nid)
+            if existing is not None:
+                if not existing.get("binding:host_id"):
+                    await self._bind(state, existing)
                 continue
             body = {
                 "network_id": nid,
@@ -61,6 +75,7 @@ class ApiStateSource:
                 "device_id": f"dhcp-{self.host}-{nid}",
                 "fixed_ips": [{"subnet_id": s["id"]} for s in subnets],
                 "project_id": network.get("project_id") or network.get("tenant_id"),
+                "binding:host_id": self.host,
             }
             try:
                 response = await self.session.request(
@@ -70,3 +85,18 @@ class ApiStateSource:
                 log.warning("could not create the DHCP port of %s", nid, exc_info=True)
                 continue
             state.ports.append(response.json()["port"])
+
+    async def _bind(self, state: DesiredState, port: dict[str, Any]) -> None:
+        """Bind an unbound DHCP port (made before ports were bound) to this host."""
+        try:
+            response = await self.session.request(
+                "PUT",
+                "network",
+                f"/v2.0/ports/{port['id']}",
+                json={"port": {"binding:host_id": self.host}},
+                what="dhcp port binding",
+            )
+        except Exception:
+            log.warning("could not bind the DHCP port %s", port["id"], exc_info=True)
+            return
+        state.ports[state.ports.index(port)] = response.json()["port"]

@@ -27,6 +27,8 @@ class DesiredState:
     routers: list[Resource] = field(default_factory=list)
     floatingips: list[Resource] = field(default_factory=list)
     security_groups: list[Resource] = field(default_factory=list)
+    #: The network agents of every host (``GET /v2.0/agents``): their tunnel endpoints.
+    agents: list[Resource] = field(default_factory=list)
 
     def network(self, network_id: str) -> Resource | None:
         """The network with this id."""

@@ -16,7 +16,7 @@ from starlette.concurrency import run_in_threadpool
 
 from kumo.common.api import Authz, AuthzDep, route
 from kumo.common.context import RequestContext
-from kumo.common.errors import BadRequest, Conflict, Forbidden, NotFound, OverQuota
+from kumo.common.errors import BadRequest, Conflict, Forbidden, KumoError, NotFound, OverQuota
 from kumo.common.microversion import Version
 from kumo.compute.api.network_proxy_common import json_body, proxy, proxy_version
 from kumo.compute.api.server_action_base import Call
@@ -194,7 +194,10 @@ async def add_floating_ip(call: Call) -> Response:
     change = {"floatingip": {"port_id": port["id"], "fixed_ip_address": wanted}}
     try:
         await p.call(ctx, "PUT", f"/floatingips/{fip['id']}", json=change)
-    except (BadRequest, Conflict) as exc:
+    except Forbidden:
+        raise
+    except KumoError as exc:
+        # Nova answers 400 for any failure of Neutron here (in use, unreachable, …).
         raise BadRequest(
             f"Unable to associate floating IP {address} to fixed IP {wanted} for instance "
             f"{call.server_id}. Error: {exc.message.split(': ', 1)[-1]}"

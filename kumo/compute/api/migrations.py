@@ -151,3 +151,59 @@ def list_server_migrations(
         if m.migration_type == "live-migration" and m.status in ("running", "preparing", "queued")
     ]
     return {"migrations": [_view(m, compute_version(request)) for m in live]}
+
+
+def _no_live_migration(request: Request, authz: Authz, server_id: str, migration_id: str) -> None:
+    with request.app.state.db.reader() as s:
+        load_server(s, authz, server_id)
+    # Only in-progress live migrations are shown or acted on, and Kumo's hosts run none.
+    raise NotFound(f"Migration {migration_id} not found for server {server_id}.")
+
+
+@route(
+    router,
+    "GET",
+    "/v2.1/servers/{server_id}/migrations/{migration_id}",
+    policy="os_compute_api:servers:migrations:show",
+)
+def show_server_migration(
+    server_id: str, migration_id: str, request: Request, authz: Authz = AuthzDep
+) -> dict[str, Any]:
+    """An in-progress live migration of the server (2.23+): none exist, so 404."""
+    if compute_version(request) < V(2, 23):
+        raise NotFound("The resource could not be found.")
+    _no_live_migration(request, authz, server_id, migration_id)
+    return {}
+
+
+@route(
+    router,
+    "POST",
+    "/v2.1/servers/{server_id}/migrations/{migration_id}/action",
+    policy="os_compute_api:servers:migrations:force_complete",
+)
+def force_complete_migration(
+    server_id: str, migration_id: str, request: Request, authz: Authz = AuthzDep
+) -> dict[str, Any]:
+    """Force a live migration to complete (2.22+): there is none to force, so 404."""
+    if compute_version(request) < V(2, 22):
+        raise NotFound("The resource could not be found.")
+    _no_live_migration(request, authz, server_id, migration_id)
+    return {}
+
+
+@route(
+    router,
+    "DELETE",
+    "/v2.1/servers/{server_id}/migrations/{migration_id}",
+    policy="os_compute_api:servers:migrations:delete",
+    status_code=202,
+)
+def abort_migration(
+    server_id: str, migration_id: str, request: Request, authz: Authz = AuthzDep
+) -> dict[str, Any]:
+    """Abort a live migration (2.24+): there is none to abort, so 404."""
+    if compute_version(request) < V(2, 24):
+        raise NotFound("The resource could not be found.")
+    _no_live_migration(request, authz, server_id, migration_id)
+    return {}

@@ -213,6 +213,14 @@ async def update_security_group(
     return {"security_group": await _group_view(p, authz.ctx, updated["security_group"])}
 
 
+@route(router, "DELETE", BASE + "/", policy=SG % "delete", status_code=202)
+async def delete_security_group_without_id(request: Request, authz: Authz = AuthzDep) -> Response:
+    """No group named: 404, as Nova's router answers (not 405)."""
+    proxy_version(request)
+    authz.enforce()
+    raise NotFound("The resource could not be found.")
+
+
 @route(router, "DELETE", BASE + "/{group_id}", policy=SG % "delete", status_code=202)
 async def delete_security_group(
     group_id: str, request: Request, authz: Authz = AuthzDep
@@ -255,7 +263,7 @@ def _ingress_rule(sg_rule: dict[str, Any], group_id: str | None) -> dict[str, An
         cidr = sg_rule.get("cidr") or "0.0.0.0/0"
         if not isinstance(cidr, str) or not valid_cidr(cidr):
             raise BadRequest(f"Invalid cidr {cidr}.")
-        values["cidr"] = cidr
+        values["cidr"] = cidr  # as given: Neutron decides how it stores it
     if proto and lo is not None and hi is not None:
         upper = str(proto).upper()
         try:
@@ -305,6 +313,9 @@ def _exists(group: dict[str, Any], new: dict[str, Any]) -> bool:
             "to_port": new.get("to_port"),
         }
         have["protocol"] = str(have["protocol"]).lower() if have["protocol"] else None
+        for side in (have, want):
+            if side["cidr"]:
+                side["cidr"] = str(ipaddress.ip_network(side["cidr"], strict=False))
         if have == want:
             return True
     return False

@@ -82,21 +82,27 @@ async def show_version(request: Request) -> dict[str, Any]:
     return {"version": _detail("v2.0" if legacy else "v2.1", service_base(request))}
 
 
-#: The classic extension list is empty since Nova removed extensions (API still answers).
+#: Nova still answers with its static v2 extension list (kumo.compute.api.extension_info).
 @route(router, "GET", "/v2.1/extensions", policy="os_compute_api:extensions")
 def list_extensions(authz: Authz = AuthzDep) -> dict[str, Any]:
-    """Nova's extension list (empty: every former extension is part of the API)."""
+    """Nova's static extension list (every former extension is part of the API)."""
+    from kumo.compute.api.extension_info import all_extensions
+
     authz.enforce()
-    return {"extensions": []}
+    return {"extensions": all_extensions()}
 
 
 @route(router, "GET", "/v2.1/extensions/{alias}", policy="os_compute_api:extensions")
 def show_extension(alias: str, authz: Authz = AuthzDep) -> dict[str, Any]:
-    """No extension exists any more: 404 as Nova does for an unknown alias."""
+    """One extension by alias; 404 as Nova does for an unknown alias."""
     from kumo.common.errors import NotFound
+    from kumo.compute.api.extension_info import find_extension
 
     authz.enforce()
-    raise NotFound("Not Found")
+    found = find_extension(alias)
+    if found is None:
+        raise NotFound("Not Found")
+    return {"extension": found}
 
 
 class LegacyAlias:

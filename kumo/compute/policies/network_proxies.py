@@ -110,6 +110,24 @@ RULES = [
         (("GET", "/servers/{server_id}/migrations"),),
     ),
     RuleDefault(
+        "os_compute_api:servers:migrations:show",
+        ADMIN,
+        "Show details for an in-progress live migration for a given server (2.23+).",
+        (("GET", "/servers/{server_id}/migrations/{migration_id}"),),
+    ),
+    RuleDefault(
+        "os_compute_api:servers:migrations:force_complete",
+        ADMIN,
+        "Force an in-progress live migration for a given server to complete (2.22+).",
+        (("POST", "/servers/{server_id}/migrations/{migration_id}/action (force_complete)"),),
+    ),
+    RuleDefault(
+        "os_compute_api:servers:migrations:delete",
+        ADMIN,
+        "Delete(Abort) an in-progress live migration (2.24+).",
+        (("DELETE", "/servers/{server_id}/migrations/{migration_id}"),),
+    ),
+    RuleDefault(
         "os_compute_api:os-instance-usage-audit-log:list",
         ADMIN,
         "List all usage audits.",

@@ -83,7 +83,7 @@ def test_dnsmasq_modes_follow_the_subnet(tmp_path: Path) -> None:
         else:
             assert len(ranges) == 1 and f",fd00:93:0:1::,{range_mode},64," in ranges[0], ranges
         assert ("--enable-ra" in argv) is ra, (ra_mode, address_mode)
-        assert ("--ra-param=ns-x,10,0" in argv) is ra
+        assert ("--ra-param=ns-x,mtu:1500,10,0" in argv) is ra
         hosts = dhcp.hosts_file(state, str(state.networks[0]["id"]))
         # Host entries only where dnsmasq serves DHCPv6 (never for advertised SLAAC).
         assert ("[fd00:93:0:1:" in hosts) is (range_mode == "static"), hosts

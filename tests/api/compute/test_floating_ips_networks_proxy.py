@@ -7,7 +7,7 @@ import uuid
 from typing import Any
 
 from tests.api.compute._network_proxies import ProxyCloud
-from tests.api.compute._network_proxies import proxy_cloud as proxy_cloud  # noqa: F401
+from tests.api.compute._network_proxies import proxy_cloud as proxy_cloud
 
 FIP = "/os-floating-ips"
 
@@ -79,8 +79,10 @@ def test_associate_and_disassociate_through_server_actions(proxy_cloud: ProxyClo
         server["id"], {"addFloatingIp": {"address": second["ip"], "fixed_address": "10.0.0.99"}}
     )
     assert resp.status_code == 400
-    assert c.demo.action(server["id"], {"addFloatingIp": {"address": "0.0.0.0"}}).status_code == 404
-    assert c.demo.action(server["id"], {"removeFloatingIp": {"address": "0.0.0.0"}}).status_code == 404
+    nowhere = "198.51.100.7"  # allocated to nobody
+    assert c.demo.action(server["id"], {"addFloatingIp": {"address": nowhere}}).status_code == 404
+    resp = c.demo.action(server["id"], {"removeFloatingIp": {"address": nowhere}})
+    assert resp.status_code == 404
     # Not associated with this server: 409.
     resp = c.demo.action(server["id"], {"removeFloatingIp": {"address": second["ip"]}})
     assert resp.status_code == 409, resp.text
@@ -111,8 +113,33 @@ def test_os_tenant_networks_shows_the_subnet_cidr(proxy_cloud: ProxyCloud) -> No
     c = proxy_cloud
     nets = c.demo.get("/os-tenant-networks").json()["networks"]
     assert {"id": c.private["id"], "cidr": "10.0.0.0/24", "label": "private"} in nets
-    assert c.private["id"] not in [n["id"] for n in c.alt.get("/os-tenant-networks").json()["networks"]]
+    assert c.private["id"] not in [
+        n["id"] for n in c.alt.get("/os-tenant-networks").json()["networks"]
+    ]
     shown = c.demo.get(f"/os-tenant-networks/{c.private['id']}").json()["network"]
     assert shown == {"id": c.private["id"], "cidr": "10.0.0.0/24", "label": "private"}
     assert c.alt.get(f"/os-tenant-networks/{c.private['id']}").status_code == 404
     assert c.demo.get("/os-tenant-networks", mv="2.36").status_code == 404
+
+
+def test_unreachable_external_network_is_400(proxy_cloud: ProxyCloud) -> None:
+    """A network no router joins to the pool: Neutron refuses, Nova answers 400."""
+    c = proxy_cloud
+    lonely = c.net_demo.create("networks", "network", name="lonely")
+    # The same range as "private" (the fake host reports 10.0.0.10), but no router.
+    subnet = c.net_demo.create(
+        "subnets", "subnet", network_id=lonely["id"], cidr="10.0.0.0/24", ip_version=4
+    )
+    server = c.demo.boot(networks=[{"uuid": lonely["id"]}])
+    c.demo.wait_status(server["id"], "ACTIVE")
+    c.net_demo.create(
+        "ports",
+        "port",
+        network_id=lonely["id"],
+        device_id=server["id"],
+        fixed_ips=[{"subnet_id": subnet["id"], "ip_address": "10.0.0.10"}],
+    )
+    fip = _allocate(c)
+    resp = c.demo.action(server["id"], {"addFloatingIp": {"address": fip["ip"]}})
+    assert resp.status_code == 400, resp.text
+    assert "not reachable" in resp.json()["badRequest"]["message"]

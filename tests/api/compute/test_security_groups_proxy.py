@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+import ipaddress
 import uuid
 from typing import Any
 
 from tests.api.compute._network_proxies import ProxyCloud
-from tests.api.compute._network_proxies import proxy_cloud as proxy_cloud  # noqa: F401
+from tests.api.compute._network_proxies import proxy_cloud as proxy_cloud
 
 SG = "/os-security-groups"
 RULES = "/os-security-group-rules"
@@ -35,7 +36,9 @@ def test_create_show_list_update_delete(proxy_cloud: ProxyCloud) -> None:
     # Another project does not see it.
     assert c.alt.get(f"{SG}/{group['id']}").status_code == 404
     assert group["id"] not in [g["id"] for g in c.alt.get(SG).json()["security_groups"]]
-    resp = c.demo.put(f"{SG}/{group['id']}", {"security_group": {"name": "n2", "description": "d2"}})
+    resp = c.demo.put(
+        f"{SG}/{group['id']}", {"security_group": {"name": "n2", "description": "d2"}}
+    )
     assert resp.status_code == 200, resp.text
     again = c.demo.get(f"{SG}/{group['id']}").json()["security_group"]
     assert (again["name"], again["description"]) == ("n2", "d2")
@@ -51,7 +54,9 @@ def test_admin_lists_every_project_with_all_tenants(proxy_cloud: ProxyCloud) -> 
     everyone = c.admin.get(SG + "?all_tenants=1").json()["security_groups"]
     assert group["id"] in [g["id"] for g in everyone]
     # all_tenants means nothing for a non-admin.
-    assert group["id"] not in [g["id"] for g in c.alt.get(SG + "?all_tenants=1").json()["security_groups"]]
+    assert group["id"] not in [
+        g["id"] for g in c.alt.get(SG + "?all_tenants=1").json()["security_groups"]
+    ]
 
 
 def test_bad_ids_and_bodies_are_400_missing_groups_404(proxy_cloud: ProxyCloud) -> None:
@@ -61,9 +66,18 @@ def test_bad_ids_and_bodies_are_400_missing_groups_404(proxy_cloud: ProxyCloud) 
     resp = c.demo.get(f"{SG}/{missing}")
     assert resp.status_code == 404 and "itemNotFound" in resp.json()
     assert c.demo.delete(f"{SG}/{missing}").status_code == 404
-    assert c.demo.put(f"{SG}/{missing}", {"security_group": {"name": "a", "description": "b"}}).status_code == 404
+    assert c.demo.delete(f"{SG}/").status_code == 404  # no id: not found, not 405
+    assert (
+        c.demo.put(
+            f"{SG}/{missing}", {"security_group": {"name": "a", "description": "b"}}
+        ).status_code
+        == 404
+    )
     assert c.demo.post(SG, {"security_group": {"name": "x"}}).status_code == 400
-    assert c.demo.post(SG, {"security_group": {"name": "x" * 256, "description": ""}}).status_code == 400
+    assert (
+        c.demo.post(SG, {"security_group": {"name": "x" * 256, "description": ""}}).status_code
+        == 400
+    )
     assert c.demo.post(SG, {}).status_code == 400
     group = _create(c)
     resp = c.demo.put(f"{SG}/{group['id']}", {"security_group": {"name": 5, "description": "d"}})
@@ -88,7 +102,13 @@ def test_removed_after_2_35(proxy_cloud: ProxyCloud) -> None:
 def test_rules_cidr_and_group_sources(proxy_cloud: ProxyCloud) -> None:
     c = proxy_cloud
     group, peer = _create(c, "g1"), _create(c, "g2")
-    body = {"parent_group_id": group["id"], "ip_protocol": "tcp", "from_port": 22, "to_port": 22, "cidr": "10.1.0.0/16"}
+    body = {
+        "parent_group_id": group["id"],
+        "ip_protocol": "tcp",
+        "from_port": 22,
+        "to_port": 22,
+        "cidr": "10.1.0.0/16",
+    }
     resp = c.demo.post(RULES, {"security_group_rule": body})
     assert resp.status_code == 200, resp.text
     rule = resp.json()["security_group_rule"]
@@ -106,7 +126,11 @@ def test_rules_cidr_and_group_sources(proxy_cloud: ProxyCloud) -> None:
     shown = c.demo.get(f"{SG}/{group['id']}").json()["security_group"]
     assert {r["id"] for r in shown["rules"]} == {rule["id"], rule2["id"]}
     neutron = c.net_demo.get(f"/security-group-rules/{rule['id']}").json()["security_group_rule"]
-    assert (neutron["direction"], neutron["port_range_min"], neutron["remote_ip_prefix"]) == ("ingress", 22, "10.1.0.0/16")
+    assert (neutron["direction"], neutron["port_range_min"], neutron["remote_ip_prefix"]) == (
+        "ingress",
+        22,
+        "10.1.0.0/16",
+    )
     # The same rule again is 400; deleting it is 202, then 404.
     assert c.demo.post(RULES, {"security_group_rule": body}).status_code == 400
     assert c.demo.delete(f"{RULES}/{rule['id']}").status_code == 202
@@ -127,6 +151,29 @@ def test_rule_validation_like_nova(proxy_cloud: ProxyCloud) -> None:
         return resp.status_code
 
     assert post(ip_protocol="tcp", from_port=22, to_port=22, cidr="10.0.0.0/8") == 200
+    # An address with host bits names its network (how Neutron stores the text is its own).
+    resp = c.demo.post(
+        RULES,
+        {
+            "security_group_rule": {
+                "parent_group_id": gid, "ip_protocol": "tcp", "from_port": 80,
+                "to_port": 80, "cidr": "10.2.3.124/24",
+            }
+        },
+    )  # fmt: skip
+    shown = resp.json()["security_group_rule"]["ip_range"]["cidr"]
+    assert ipaddress.ip_network(shown, strict=False) == ipaddress.ip_network("10.2.3.0/24")
+    # The same rule written with other host bits is a duplicate.
+    resp = c.demo.post(
+        RULES,
+        {
+            "security_group_rule": {
+                "parent_group_id": gid, "ip_protocol": "tcp", "from_port": 80,
+                "to_port": 80, "cidr": "10.2.3.7/24",
+            }
+        },
+    )  # fmt: skip
+    assert resp.status_code == 400, resp.text
     assert post(ip_protocol="foo", from_port=22, to_port=22) == 400  # protocol
     assert post(ip_protocol="tcp", from_port="x", to_port=22) == 400  # not an integer
     assert post(ip_protocol="tcp", from_port=0, to_port=22) == 400  # below 1
@@ -138,9 +185,29 @@ def test_rule_validation_like_nova(proxy_cloud: ProxyCloud) -> None:
     assert post(cidr="10.0.0.0/8") == 400  # not enough to build a rule
     assert post(ip_protocol="tcp", from_port=1, to_port=2, group_id="bad") == 400
     assert post(ip_protocol="tcp", from_port=1, to_port=2, group_id=str(uuid.uuid4())) == 404
-    resp = c.demo.post(RULES, {"security_group_rule": {"parent_group_id": str(uuid.uuid4()), "ip_protocol": "tcp", "from_port": 1, "to_port": 2}})
+    resp = c.demo.post(
+        RULES,
+        {
+            "security_group_rule": {
+                "parent_group_id": str(uuid.uuid4()),
+                "ip_protocol": "tcp",
+                "from_port": 1,
+                "to_port": 2,
+            }
+        },
+    )
     assert resp.status_code == 404
-    resp = c.demo.post(RULES, {"security_group_rule": {"parent_group_id": "nope", "ip_protocol": "tcp", "from_port": 1, "to_port": 2}})
+    resp = c.demo.post(
+        RULES,
+        {
+            "security_group_rule": {
+                "parent_group_id": "nope",
+                "ip_protocol": "tcp",
+                "from_port": 1,
+                "to_port": 2,
+            }
+        },
+    )
     assert resp.status_code == 400
 
 

@@ -69,8 +69,12 @@ def test_microversion_headers_are_echoed(cloud: TestClient, nova_admin: Caller) 
 
 
 def test_extensions(nova_demo: Caller, cloud: TestClient) -> None:
-    assert nova_demo.get("/extensions").json() == {"extensions": []}
+    listed = nova_demo.get("/extensions").json()["extensions"]
+    aliases = [e["alias"] for e in listed]
+    assert aliases == sorted(aliases) and "Hosts" in [e["name"] for e in listed]
     assert cloud.get("/compute/v2.1/extensions").status_code == 401
-    missing = nova_demo.get("/extensions/os-keypairs")
+    consoles = nova_demo.get("/extensions/os-consoles").json()["extension"]
+    assert consoles["alias"] == "os-consoles" and consoles["links"] == []
+    missing = nova_demo.get("/extensions/os-no-such-thing")
     assert missing.status_code == 404
     assert missing.json()["itemNotFound"]["code"] == 404

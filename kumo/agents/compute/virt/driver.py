@@ -38,6 +38,31 @@ class ConsoleUnavailable(VirtError):
     """The driver offers no console of the asked kind for this guest."""
 
 
+class DiagnosticsUnavailable(VirtError):
+    """The driver reports no diagnostics for this guest (Nova answers 501)."""
+
+
+@dataclass
+class GuestDiagnostics:
+    """A guest's statistics in Nova's standard diagnostics shape (microversion 2.48).
+
+    ``cpu_details``: ``{id, time (ns), utilisation}``; ``disk_details``: ``{read_bytes,
+    read_requests, write_bytes, write_requests, errors_count}`` (plus ``name`` for the
+    legacy format); ``nic_details``: ``{mac_address, rx_octets, …, tx_rate}`` (plus
+    ``name``); ``memory_details``: ``{maximum, used}`` in MiB.
+    """
+
+    state: str
+    hypervisor: str
+    hypervisor_os: str | None
+    uptime: int | None
+    config_drive: bool
+    memory_details: dict[str, int | None]
+    cpu_details: list[dict[str, Any]] = field(default_factory=list)
+    disk_details: list[dict[str, Any]] = field(default_factory=list)
+    nic_details: list[dict[str, Any]] = field(default_factory=list)
+
+
 @dataclass
 class SerialConsole:
     """Where a guest's serial console is reached on its compute host.
@@ -170,6 +195,10 @@ class VirtDriver(ABC):
             f"Serial console is not available: the {self.hypervisor_type or 'virt'} driver "
             "offers none."
         )
+
+    async def diagnostics(self, uuid: str) -> GuestDiagnostics:
+        """The guest's statistics; :class:`DiagnosticsUnavailable` when the driver has none."""
+        raise DiagnosticsUnavailable("Unable to get diagnostics, functionality not implemented")
 
     @abstractmethod
     async def get_info(self, uuid: str) -> GuestInfo:

@@ -9,6 +9,7 @@ real machines. Tests make operations fail with :attr:`FakeDriver.fail`.
 from __future__ import annotations
 
 import logging
+import time
 from dataclasses import dataclass, field
 
 from kumo.agents.compute.virt.driver import (
@@ -17,6 +18,7 @@ from kumo.agents.compute.virt.driver import (
     SHUTDOWN,
     SUSPENDED,
     ConsoleUnavailable,
+    GuestDiagnostics,
     GuestInfo,
     GuestSpec,
     HostResources,
@@ -33,6 +35,7 @@ class _FakeGuest:
     spec: GuestSpec
     power_state: int = RUNNING
     console: list[str] = field(default_factory=list)
+    started: float = field(default_factory=time.monotonic)
 
 
 class FakeDriver(VirtDriver):
@@ -146,6 +149,41 @@ class FakeDriver(VirtDriver):
         raise ConsoleUnavailable(
             f"Serial console is not available: instance {uuid} runs on the fake virt driver "
             f"(host {self.host}), which runs no guest."
+        )
+
+    async def diagnostics(self, uuid: str) -> GuestDiagnostics:
+        """Labelled fake numbers (hypervisor ``fake``): the guest's shape, zero activity.
+
+        CPUs, memory, disks and NICs are the guest's as asked for; every counter is 0
+        because nothing runs. Only ``uptime`` is measured (since the fake spawn).
+        """
+        self._check("diagnostics")
+        guest = self._guest(uuid)
+        spec = guest.spec
+        state = {RUNNING: "running", PAUSED: "paused", SUSPENDED: "suspended"}
+        disks = ["vda"] + (["vdb"] if spec.ephemeral_gb else [])
+        zero_disk = dict.fromkeys(
+            ("read_bytes", "read_requests", "write_bytes", "write_requests", "errors_count"), 0
+        )
+        nic_counters = ("rx_octets", "rx_errors", "rx_drop", "rx_packets", "rx_rate",
+                        "tx_octets", "tx_errors", "tx_drop", "tx_packets", "tx_rate")  # fmt: skip
+        return GuestDiagnostics(
+            state=state.get(guest.power_state, "shutdown"),
+            hypervisor="fake",
+            hypervisor_os="fake",
+            uptime=int(time.monotonic() - guest.started),
+            config_drive=spec.config_drive,
+            memory_details={"maximum": spec.memory_mb, "used": 0},
+            cpu_details=[{"id": n, "time": 0, "utilisation": 0} for n in range(spec.vcpus)],
+            disk_details=[{"name": d, **zero_disk} for d in disks],
+            nic_details=[
+                {
+                    "name": f"fake{n}",
+                    "mac_address": port.get("mac_address"),
+                    **dict.fromkeys(nic_counters, 0),
+                }
+                for n, port in enumerate(spec.ports)
+            ],
         )
 
     async def get_info(self, uuid: str) -> GuestInfo:

@@ -42,6 +42,8 @@ from kumo.agents.compute.virt.driver import (
     SHUTDOWN,
     SUSPENDED,
     ConsoleUnavailable,
+    DiagnosticsUnavailable,
+    GuestDiagnostics,
     GuestInfo,
     GuestSpec,
     HostResources,
@@ -49,7 +51,7 @@ from kumo.agents.compute.virt.driver import (
     VirtDriver,
     VirtError,
 )
-from kumo.agents.compute.virt.qemu import host, process
+from kumo.agents.compute.virt.qemu import diagnostics, host, process
 from kumo.agents.compute.virt.qemu.accel import Accelerator, detect_accelerator
 from kumo.agents.compute.virt.qemu.bootsource import boot_source, make_local_disks
 from kumo.agents.compute.virt.qemu.images import (
@@ -650,6 +652,36 @@ class QemuDriver(VirtDriver):
             lines = text.splitlines(keepends=True)
             text = "".join(lines[-length:]) if length > 0 else ""
         return text
+
+    async def diagnostics(self, uuid: str) -> GuestDiagnostics:
+        """The running guest's statistics from QMP and ``/proc`` (:mod:`.diagnostics`).
+
+        A guest whose QEMU does not run has no statistics: DiagnosticsUnavailable.
+        """
+        files = self._defined(uuid)
+        boot = BootConfig.load(files.boot_config)
+        pid = self._running_pid(files)
+        if pid is None:
+            raise DiagnosticsUnavailable(
+                f"Unable to get diagnostics: instance {uuid} is not running on {self.host_name}."
+            )
+        async with self._lock(uuid), QMPSession(files.qmp) as qmp:
+            status = await qmp.run("query-status")
+            cpus = await qmp.run("query-cpus-fast")
+            blockstats = await qmp.run("query-blockstats")
+        power = _POWER_STATES.get(str(status.get("status", "")), NOSTATE)
+        state = {RUNNING: "running", PAUSED: "paused", CRASHED: "crashed"}.get(power, "pending")
+        return GuestDiagnostics(
+            state=state,
+            hypervisor="kvm" if boot.accel == "kvm" else "qemu",
+            hypervisor_os="linux",
+            uptime=diagnostics.uptime_of(pid),
+            config_drive=files.config_drive.exists(),
+            memory_details={"maximum": boot.memory_mb, "used": diagnostics.rss_mib(pid)},
+            cpu_details=diagnostics.cpu_details(pid, list(cpus or [])),
+            disk_details=diagnostics.disk_details(list(blockstats or [])),
+            nic_details=diagnostics.nic_details(boot),
+        )
 
     async def get_info(self, uuid: str) -> GuestInfo:
         """Power state (QMP ``query-status`` of the live QEMU), CPUs, memory, disk."""
