@@ -5,7 +5,7 @@ VENV := .venv
 CLIENTS := .venv-clients
 PY := $(VENV)/bin/python
 DEBIAN_PACKAGES := qemu-system-x86 qemu-utils dnsmasq-base nftables iproute2 busybox-static cpio genisoimage \
-  linux-image-cloud-amd64 dropbear-bin wrk debootstrap e2fsprogs
+  linux-image-cloud-amd64 dropbear-bin wrk debootstrap e2fsprogs novnc
 SERVICE ?= identity
 
 .PHONY: guest-debian test-guests
@@ -73,6 +73,9 @@ guest-debian: venv debs
 test-guests: venv
 	KUMO_GUEST_BOOT_DEADLINE=$${KUMO_GUEST_BOOT_DEADLINE:-300} $(VENV)/bin/pytest -q -p no:cacheprovider -rs \
 	  tests/agents/test_guests.py tests/agents/test_compute_real.py tests/guests
+	# A real guest on a second host (a namespace) reached over VXLAN (root).
+	KUMO_TEST_GUEST_MULTIHOST=1 KUMO_GUEST_BOOT_DEADLINE=$${KUMO_GUEST_BOOT_DEADLINE:-300} \
+	  $(VENV)/bin/pytest -q -p no:cacheprovider -rs tests/agents/network/test_multihost.py
 
 tempest: venv clients
 	$(PY) tools/tempest/run.py --service $(SERVICE)

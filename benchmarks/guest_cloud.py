@@ -73,6 +73,32 @@ class GuestCloud:
         return answer
 
 
+def wait_data_plane(seeded: dict[str, str], deadline: float = 120.0) -> float:
+    """Wait until the agent built ``private``'s DHCP and ``router1``'s interfaces; seconds.
+
+    The agents report alive before their first sync finishes; a guest booted before
+    dnsmasq runs gets no lease, which would measure start-up, not a boot.
+    """
+    from kumo.agents.network.linux import ip, names
+
+    started = time.monotonic()
+    dhcp = names.dhcp_namespace(seeded["private"])
+    router = names.router_namespace(seeded["router1"])
+    while True:
+        # Besides lo, the router has its interface on private-subnet and its gateway.
+        if (
+            ip.namespace_exists(dhcp)
+            and ip.namespace_exists(router)
+            and len([link for link in ip.list_links(router) if link.name != "lo"]) >= 2
+        ):
+            return time.monotonic() - started
+        if time.monotonic() - started > deadline:
+            raise GuestCloudError(
+                f"the data plane of `private`/`router1` not built in {deadline:g} s"
+            )
+        time.sleep(0.2)
+
+
 def other_clouds(state_dir: Path) -> list[str]:
     """Other live Kumo clouds' data-plane namespaces on this host (they share ``kbr-ext``)."""
     from kumo.agents.network.ownership import Ownership

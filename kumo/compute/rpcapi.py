@@ -16,6 +16,7 @@ agent can reach the image and network APIs with the user's token, as Nova does.
 
 from __future__ import annotations
 
+import base64
 from typing import Any
 
 from kumo.common.bus import Bus
@@ -178,6 +179,30 @@ class ComputeAPI:
             timeout=COMPUTE_CALL_TIMEOUT,
         )
         return dict(result or {})
+
+    async def vnc_console(self, host: str, instance_uuid: str) -> dict[str, Any]:
+        """Ask the compute agent of ``host`` where ``instance_uuid``'s VNC server is.
+
+        Answered like :meth:`serial_console`; a guest without a display comes back
+        as a ``RemoteError`` of type ``NoDisplay``.
+        """
+        result = await self.bus.call(
+            compute_topic(host, self.prefix),
+            "get_vnc_console",
+            {"instance_uuid": instance_uuid},
+            timeout=COMPUTE_CALL_TIMEOUT,
+        )
+        return dict(result or {})
+
+    async def screenshot(self, host: str, instance_uuid: str) -> bytes:
+        """The PNG screenshot of ``instance_uuid``'s display, taken by its compute agent."""
+        result = await self.bus.call(
+            compute_topic(host, self.prefix),
+            "get_screenshot",
+            {"instance_uuid": instance_uuid},
+            timeout=COMPUTE_CALL_TIMEOUT,
+        )
+        return base64.b64decode(str((result or {}).get("png", "")))
 
     async def diagnostics(self, host: str, instance_uuid: str) -> dict[str, Any]:
         """Ask the compute agent of ``host`` for ``instance_uuid``'s statistics (a ``call``).

@@ -400,7 +400,8 @@ async def test_driver_prepares_a_machine_image_guest_with_local_disks(tmp_path: 
     assert boot.machine == "q35"
     assert boot.kernel == str(driver.images.directory / "kernel-1")
     assert boot.initrd == str(driver.images.directory / "ramdisk-1")
-    assert boot.kernel_args.startswith("console=ttyS0")
+    # q35 has a display: the VGA console first, so the serial one stays /dev/console.
+    assert boot.kernel_args.startswith("console=tty0 console=ttyS0")
     assert boot.kernel_args.endswith("root=/dev/vda rw KUMO_TEST=1")
     assert "tsc_early_khz" not in boot.kernel_args  # q35 has a PIT to calibrate against
     disk = _qemu_info(files.disk)

@@ -16,6 +16,7 @@ missing image, an absent network service), put in ERROR with a readable fault.
 from __future__ import annotations
 
 import asyncio
+import base64
 import json
 import logging
 import traceback as tb
@@ -386,6 +387,7 @@ class ComputeManager:
         bound: list[dict[str, Any]] = []
         owner = f"compute:{view.get('availability_zone') or self.zone}"
         binding = {"device_id": view["uuid"], "device_owner": owner, "binding:host_id": self.host}
+        group_ids = await self._security_group_ids(view, token)
         try:
             for item in wanted:
                 if item.get("port"):
@@ -399,6 +401,8 @@ class ComputeManager:
                     }
                     if item.get("fixed_ip"):
                         body["fixed_ips"] = [{"ip_address": item["fixed_ip"]}]
+                    if group_ids is not None:
+                        body["security_groups"] = group_ids
                     port = await self.network.create_port(body, user_token=token)
                     created.append(port["id"])
                     port = await self.network.update_port(
@@ -460,6 +464,41 @@ class ComputeManager:
             swap_mb=int(flavor.get("swap", 0) or 0),
             config_drive=bool(view.get("config_drive")) or self.settings.force_config_drive,
         )
+
+    async def _security_group_ids(
+        self, view: dict[str, Any], token: str | None
+    ) -> list[str] | None:
+        """The ids of the groups the server asked for (names or ids), as Nova puts them on
+        the ports it makes; None for just ``default`` (Neutron's own choice)."""
+        names = [str(n) for n in view.get("security_groups") or []]
+        if not names or names == ["default"]:
+            return None
+        try:
+            response = await self.network.session.request(
+                "GET",
+                "network",
+                "/v2.0/security-groups",
+                params={"project_id": view["project_id"]},
+                user_token=token,
+                what="security groups",
+            )
+        except errors.KumoError as exc:
+            raise BuildAbort(f"Could not list security groups: {exc.message}") from exc
+        groups = response.json().get("security_groups", [])
+        ids: list[str] = []
+        for name in names:
+            found = [g for g in groups if name in (g.get("id"), g.get("name"))]
+            if not found:
+                raise BuildAbort(
+                    f"Security group {name} not found for project {view['project_id']}."
+                )
+            if len(found) > 1:
+                raise BuildAbort(
+                    f"Multiple security groups named {name}: use an ID to be more specific."
+                )
+            if str(found[0]["id"]) not in ids:
+                ids.append(str(found[0]["id"]))
+        return ids
 
     async def _ports(self, view: dict[str, Any]) -> list[dict[str, Any]]:
         """The server's ports as the guest needs them: MAC, and static IPv4 when known."""
@@ -856,6 +895,11 @@ class ComputeManager:
         if shelved_image:
             image = await self._image_for(dict(view, image_ref=shelved_image), context)
         await self.driver.spawn(self._guest(view, image, await self._ports(view)))
+        # As Nova does, the shelved snapshot goes before the server is ACTIVE again (the
+        # guest's disk is an overlay on this host's cached copy, not on the image).
+        if shelved_image:
+            with suppress(Exception):
+                await self.image.delete_image(shelved_image, user_token=_user_token(context))
         await self._set_state(
             uuid,
             vm_state=ACTIVE,
@@ -866,9 +910,6 @@ class ComputeManager:
             system_metadata=sysmeta,
             expected_task_state=view.get("task_state"),
         )
-        if shelved_image:
-            with suppress(Exception):
-                await self.image.delete_image(shelved_image, user_token=_user_token(context))
 
     async def _delete(
         self, context: dict[str, Any], view: dict[str, Any], params: dict[str, Any]
@@ -917,6 +958,20 @@ class ComputeManager:
         """
         console = await self.driver.serial_console(instance_uuid)
         return {"host": console.host, "port": console.port, "internal_access_path": console.path}
+
+    async def get_vnc_console(self, instance_uuid: str) -> dict[str, Any]:
+        """Where the guest's VNC server is on this host (a bus ``call``), as for serial.
+
+        The driver raises ``NoDisplay`` for a guest without one (microvm) and
+        ``ConsoleUnavailable`` when the guest is not running.
+        """
+        console = await self.driver.vnc_console(instance_uuid)
+        return {"host": console.host, "port": console.port, "internal_access_path": console.path}
+
+    async def get_screenshot(self, instance_uuid: str) -> dict[str, Any]:
+        """The guest's display as PNG, base64 in ``png`` (the bus carries JSON)."""
+        data = await self.driver.screenshot(instance_uuid)
+        return {"png": base64.b64encode(data).decode()}
 
     async def get_diagnostics(self, instance_uuid: str) -> dict[str, Any]:
         """The guest's statistics from the driver (a bus ``call`` from the API).

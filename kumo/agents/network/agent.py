@@ -217,7 +217,8 @@ async def start_network_agent(
         resync_interval=resync_interval or settings.network_agent_resync_interval,
     )
     if bus is not None:
-        await bus.serve(TOPIC, agent)
+        # The API casts on the cloud's own prefixed topic (clouds may share a broker).
+        await bus.serve(settings.bus_topic_prefix + TOPIC, agent)
     agent.start()
     # GET /v2.0/agents shows this host's agents, alive while the heartbeat goes on.
     agent.heartbeat = Heartbeat(

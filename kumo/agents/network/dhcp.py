@@ -250,6 +250,12 @@ class DhcpServer:
     def sync(self, state: DesiredState, port: Resource) -> bool:
         """Make namespace, port, files and process match ``state``; True if anything changed."""
         changed = ip.ensure_namespace(self.namespace)
+        if changed:
+            # The API hands out each address once; duplicate address detection would
+            # only keep the port's link-local address tentative for the first second or
+            # two, and DHCPv6 replies (sent from it) would be lost meanwhile.
+            ip.set_sysctl("net.ipv6.conf.default.accept_dad", "0", netns=self.namespace)
+            ip.set_sysctl("net.ipv6.conf.all.accept_dad", "0", netns=self.namespace)
         host_dev = names.device(names.DHCP_VETH, port["id"])
         ns_dev = "ns-" + names.short(port["id"])
         network = state.network(self.network_id) or {}

@@ -175,8 +175,9 @@ def sync(
     IPv6 prefix is advertised.
     """
     ns = p.namespace
-    changed = ip.ensure_namespace(ns)
-    if changed:
+    created = ip.ensure_namespace(ns)
+    changed = created
+    if created:
         enable_forwarding(ns)
     # The metadata proxy listens on 169.254.169.254 inside the namespace.
     changed |= ip.sync_addresses("lo", [f"{METADATA_IP}/32"], ns)
@@ -216,13 +217,17 @@ def sync(
     advertiser = RouterAdvertiser(state_dir, p.router_id) if state_dir else None
     for link in ip.list_links(ns):
         if link.name not in wanted_devices:
-            if advertiser is not None and advertiser.advertised(link.name, ns):
+            if (
+                advertiser is not None
+                and link.name.startswith("qr-")
+                and advertiser.advertised(link.name, ns)
+            ):
                 # Guests drop their default route through it now, not in 30 minutes.
                 withdraw(ns, link.name, link.mac)
             ip.delete_link(link.name, ns)
             changed = True
     if advertiser is not None:
-        changed |= advertiser.sync(p.advertised)
+        changed |= advertiser.sync(p.advertised, restart=created)
     for dest, hop in p.routes:
         ip.replace_route(dest, via=hop, netns=ns)
     body = nat_ruleset(p)

@@ -20,6 +20,7 @@ import contextlib
 import ipaddress
 import logging
 import os
+import re
 import signal
 import subprocess
 import sys
@@ -153,28 +154,50 @@ class RouterAdvertiser:
         return pid if str(self.pidfile).encode() in cmdline else None
 
     def advertised(self, device: str, ns: str) -> bool:
-        """Whether the last started daemon advertised on ``device`` (any IPv6 global address
-        counts when the command line is gone)."""
+        """Whether the last started daemon advertised on ``device``.
+
+        Without a record of it, any IPv6 global address on the device counts.
+        """
         if self.cmdfile.exists():
-            return f"--interface={device}" in self.cmdfile.read_text()
+            return device in self._devices()
         return any(":" in a for a in ip.list_addresses(device, ns))
 
-    def sync(self, advertised: list[Advertisement]) -> bool:
-        """Run the daemon for ``advertised`` (stop it when empty); True if anything changed."""
-        if not advertised:
-            if self.pid() is None:
-                return False
-            self.stop()
-            self.cmdfile.unlink(missing_ok=True)
-            return True
-        argv = self.command(advertised)
+    def _devices(self) -> set[str]:
+        """The devices the last started daemon advertised on (from its command line)."""
+        try:
+            text = self.cmdfile.read_text()
+        except OSError:
+            return set()
+        return set(re.findall(r"--interface=(qr-[0-9a-f]+)", text))
+
+    def sync(self, advertised: list[Advertisement], *, restart: bool = False) -> bool:
+        """Run the daemon for ``advertised`` (stop it when empty); True if anything changed.
+
+        ``restart``: the namespace was just (re)made, so a daemon still running
+        belongs to the old one. Devices that stay but are no longer advertised
+        (their IPv6 subnet left the router) get a withdrawal first.
+        """
+        argv = self.command(advertised) if advertised else None
+        running = self.pid() is not None
         if (
-            self.pid() is not None
+            running
+            and not restart
+            and argv is not None
             and self.cmdfile.exists()
             and self.cmdfile.read_text() == repr(argv)
         ):
             return False
+        if not running and argv is None and not self.cmdfile.exists():
+            return False
+        kept = {a.device for a in advertised}
+        for device in sorted(self._devices() - kept):
+            link = ip.get_link(device, self.namespace)
+            if link is not None:
+                withdraw(self.namespace, device, link.mac)
         self.stop()
+        if argv is None:
+            self.cmdfile.unlink(missing_ok=True)
+            return True
         self.dir.mkdir(parents=True, exist_ok=True, mode=0o700)
         # A namespace made by an older Kumo may lack IPv6 forwarding; cheap to repeat.
         enable_forwarding(self.namespace)

@@ -286,8 +286,11 @@ def _inet_table(state: DesiredState, ports: list[Resource], tag: int = 0) -> str
             lines.append(f"chain {direction}_{i} {{")
             if direction == "egress":
                 lines.append("udp sport 68 udp dport 67 return")
+                lines.append("meta nfproto ipv6 udp sport 546 udp dport 547 return")
             else:
                 lines.append("udp sport 67 udp dport 68 accept")
+                # DHCPv6 servers answer from their link-local address (as in Neutron).
+                lines.append("ip6 saddr fe80::/10 udp sport 547 udp dport 546 accept")
             lines.append(f"meta l4proto ipv6-icmp icmpv6 type {_ICMPV6_ND} {verdict}")
             for rule in rules:
                 if rule.get("direction") != direction:

@@ -12,6 +12,7 @@ from kumo.common.web import ServiceApp
 from kumo.compute import policies
 from kumo.compute.api import aggregates as r_aggregates
 from kumo.compute.api import availability_zones as r_availability_zones
+from kumo.compute.api import console_proxy as h2_console_proxy
 from kumo.compute.api import flavors as r_flavors
 from kumo.compute.api import floating_ips as w1_floating_ips
 from kumo.compute.api import hosts as r_hosts
@@ -22,10 +23,10 @@ from kumo.compute.api import instance_usage_audit_log as w1_audit_log
 from kumo.compute.api import keypairs as r_keypairs
 from kumo.compute.api import migrations as w1_migrations
 from kumo.compute.api import networks as w1_networks
+from kumo.compute.api import novnc as w5_novnc
 from kumo.compute.api import quota_sets as r_quota_sets
 from kumo.compute.api import remote_consoles as h2_remote_consoles
 from kumo.compute.api import security_groups as w1_security_groups
-from kumo.compute.api import serial_proxy as h2_serial_proxy
 from kumo.compute.api import server_actions as s_server_actions
 from kumo.compute.api import server_create as s_server_create
 from kumo.compute.api import server_diagnostics as s_server_diagnostics
@@ -34,6 +35,7 @@ from kumo.compute.api import server_groups as r_server_groups
 from kumo.compute.api import server_list as s_server_list
 from kumo.compute.api import server_metadata as s_server_metadata
 from kumo.compute.api import server_password as s_server_password
+from kumo.compute.api import server_screenshot as w5_server_screenshot
 from kumo.compute.api import server_tags as s_server_tags
 from kumo.compute.api import server_usage as s_server_usage
 from kumo.compute.api import servers as s_servers
@@ -71,9 +73,10 @@ ROUTERS: list[APIRouter] = [
     s_server_password.router,
     s_server_diagnostics.router,
     c_images.router,
-    # Helper H2 (remote consoles and their websocket proxy)
+    # Helper H2 (remote consoles and their websocket proxy; W5: VNC, noVNC, screenshots)
     h2_remote_consoles.router,
-    h2_serial_proxy.router,
+    h2_console_proxy.router,
+    w5_server_screenshot.router,
     # Helper W1 (nova-network proxies, migrations, usage audit log, external events)
     w1_security_groups.router,
     w1_floating_ips.router,
@@ -99,6 +102,8 @@ def create_app(settings: Settings, db: Database, authenticate: Authenticate) -> 
         microversion_paths=("/v2.1",),
         state={"settings": settings, "db": db},
     )
+    # noVNC's page for VNC console URLs (static files, public: see kumo.compute.api.novnc).
+    service.app.mount(w5_novnc.MOUNT_PATH, w5_novnc.NoVNCFiles(), name="novnc")
     # /v2 (legacy) and /v2[.1]/{project_id}/… are served by the /v2.1 routes.
     service.asgi = ComputeRequestId(r_versions.LegacyAlias(service.asgi))
     return service

@@ -18,7 +18,14 @@ from starlette.concurrency import run_in_threadpool
 
 from kumo.common.api import Authz, AuthzDep, route
 from kumo.common.context import RequestContext
-from kumo.common.errors import BadRequest, Conflict, Forbidden, KumoError, NotFound
+from kumo.common.errors import (
+    BadRequest,
+    Conflict,
+    Forbidden,
+    KumoError,
+    NotFound,
+    OverQuota,
+)
 from kumo.compute.api.network_proxy_common import json_body, proxy, proxy_version
 from kumo.compute.api.server_common import is_admin, load_server
 from kumo.compute.service.network_proxy import RULE_PROTOCOLS, NeutronProxy, is_uuid, valid_cidr
@@ -186,8 +193,11 @@ async def create_security_group(request: Request, authz: Authz = AuthzDep) -> di
     p = proxy(request)
     try:
         created = await p.call(authz.ctx, "POST", "/security-groups", json={"security_group": body})
-    except Conflict as exc:
+    except (Conflict, OverQuota) as exc:
+        # Neutron's quota refusal: Nova's SecurityGroupLimitExceeded is 403.
         raise Forbidden(_neutron_message(exc)) from None
+    except BadRequest as exc:
+        raise BadRequest(_neutron_message(exc)) from None
     return {"security_group": await _group_view(p, authz.ctx, created["security_group"])}
 
 
@@ -365,7 +375,7 @@ async def create_security_group_rule(request: Request, authz: Authz = AuthzDep) 
         )
     except NotFound as exc:
         raise NotFound(_neutron_message(exc)) from None
-    except Conflict as exc:
+    except (Conflict, OverQuota) as exc:
         if exc.code == "SecurityGroupRuleExists":
             raise BadRequest(f"This rule already exists in group {parent['id']}") from None
         raise Forbidden(_neutron_message(exc)) from None

@@ -32,8 +32,12 @@ async def publish(
     bus = getattr(state, "bus", None)
     if bus is None:
         return
+    # Clouds sharing one RabbitMQ keep apart by their topic prefix (as compute's topics do).
+    prefix = getattr(getattr(state, "settings", None), "bus_topic_prefix", "") or ""
     try:
-        await bus.cast(TOPIC, f"{resource}_{action}", _payload(resource, action, body, rid))
+        await bus.cast(
+            prefix + TOPIC, f"{resource}_{action}", _payload(resource, action, body, rid)
+        )
     except Exception:  # the agent resyncs from the database; never fail the API call
         log.warning("could not notify %s_%s for %s", resource, action, rid, exc_info=True)
 

@@ -390,7 +390,7 @@ def create_rule(db: Database, project_id: str, data: dict[str, Any]) -> dict[str
             load(session, remote_group)
         ethertype = data.get("ethertype", "IPv4")
         if prefix is not None:
-            version = ipaddress.ip_network(prefix).version
+            version = ipaddress.ip_network(prefix, strict=False).version
             if f"IPv{version}" != ethertype:
                 raise bad(
                     "SecurityGroupRuleParameterConflict",

@@ -152,13 +152,18 @@ def cidr(value: Any) -> str:
 
 
 def ip_prefix(value: Any) -> str:
-    """An address or CIDR (remote_ip_prefix); a bare address becomes a host prefix."""
+    """An address or CIDR (remote_ip_prefix); a bare address becomes a host prefix.
+
+    Host bits are kept as given (``10.2.3.124/24`` stays so), as Neutron stores it
+    (netaddr's form) and tempest checks; the data plane matches the network.
+    """
     if not isinstance(value, str):
         raise ValueError(f"'{value}' is not a valid IP prefix")
     try:
-        return str(ipaddress.ip_network(value, strict=False))
+        interface = ipaddress.ip_interface(value)
     except ValueError:
         raise ValueError(f"'{value}' is not a valid IP prefix") from None
+    return f"{interface.ip}/{interface.network.prefixlen}"
 
 
 def mac_address(value: Any) -> str:

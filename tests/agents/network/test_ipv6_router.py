@@ -16,24 +16,85 @@ from __future__ import annotations
 import functools
 import json
 import subprocess
+import sys
+import textwrap
 import time
 from collections.abc import Callable, Iterator
 from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
+from fastapi.testclient import TestClient
 
 from kumo.agents.network import dhcp, ownership, router, router_advert
+from kumo.agents.network.cleanup import remove_owned
 from kumo.agents.network.linux import names
 from kumo.agents.network.plane import DataPlane
-from kumo.agents.network.state import DesiredState
+from kumo.agents.network.source import ApiStateSource
+from kumo.agents.network.state import ROUTER_INTERFACE_OWNERS, DesiredState
+from kumo.common.clients.base import ServiceSession
 from kumo.network.service.ipam import eui64
 from tests.agents.network import netlab
+from tests.conftest import issue
 
 PREFIXES = ("fd00:94:0:1::/64", "fd00:94:0:2::/64")
 MTUS = (1450, 1400)
+V2 = "/networking/v2.0"
 WAIT = 45.0  # seconds; a busy 2-core host answers within a few
+
+
+#: Run inside a guest namespace: solicit router advertisements and send a DHCPv6
+#: information request; print what came back as JSON (bounded: a few seconds).
+PROBE = textwrap.dedent(
+    """
+    import json, select, socket, struct, sys, time
+    dev, mac = sys.argv[1], bytes.fromhex(sys.argv[2].replace(":", ""))
+    index = socket.if_nametoindex(dev)
+    icmp = socket.socket(socket.AF_INET6, socket.SOCK_RAW, socket.IPPROTO_ICMPV6)
+    icmp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_HOPS, 255)
+    icmp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+    icmp.sendto(struct.pack("!BBHI", 133, 0, 0, 0), ("ff02::2", 0, 0, index))
+    dhcp = socket.socket(socket.AF_INET6, socket.SOCK_DGRAM)
+    dhcp.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    dhcp.setsockopt(socket.IPPROTO_IPV6, socket.IPV6_MULTICAST_IF, index)
+    dhcp.bind(("::", 546, 0, index))
+    duid = struct.pack("!HH", 3, 1) + mac
+    ir = bytes([11, 1, 2, 3]) + struct.pack("!HH", 1, len(duid)) + duid
+    ir += struct.pack("!HHH", 8, 2, 0) + struct.pack("!HHH", 6, 2, 23)
+    dhcp.sendto(ir, ("ff02::1:2", 547, 0, index))
+    ras, replies = [], []
+    deadline = time.monotonic() + 4
+    while time.monotonic() < deadline:
+        ready, _, _ = select.select([icmp, dhcp], [], [], 0.2)
+        for sock in ready:
+            data, peer = sock.recvfrom(2000)
+            if sock is icmp and data[0] == 134:
+                ra = {"source": peer[0].split("%")[0], "flags": data[5],
+                      "lifetime": struct.unpack("!H", data[6:8])[0], "prefixes": [], "mtu": None}
+                at = 16
+                while at + 2 <= len(data) and data[at + 1]:
+                    kind, size = data[at], data[at + 1] * 8
+                    if kind == 3:
+                        ra["prefixes"].append({"flags": data[at + 3],
+                            "prefix": socket.inet_ntop(socket.AF_INET6, data[at + 16:at + 32])})
+                    elif kind == 5:
+                        ra["mtu"] = struct.unpack("!I", data[at + 4:at + 8])[0]
+                    at += size
+                ras.append(ra)
+            elif sock is dhcp and data[0] == 7 and data[1:4] == bytes([1, 2, 3]):
+                dns, at = [], 4
+                while at + 4 <= len(data):
+                    code, size = struct.unpack("!HH", data[at:at + 4])
+                    if code == 23:
+                        dns += [socket.inet_ntop(socket.AF_INET6, data[i:i + 16])
+                                for i in range(at + 4, at + 4 + size, 16)]
+                    at += 4 + size
+                replies.append({"source": peer[0].split("%")[0], "dns": dns})
+    print(json.dumps({"ras": ras, "replies": replies}))
+    """
+)
 
 
 class Guests(list[netlab.Guest]):
@@ -315,6 +376,64 @@ def test_ipv6_guests_route_through_the_router(state_dir: Path, guests: Guests) -
     assert not Path(f"/run/netns/{ns}").exists()
 
 
+def _netns_inode(path: str) -> int:
+    return Path(path).stat().st_ino
+
+
+def test_router_withdraws_a_subnet_and_repairs_its_advertiser(
+    state_dir: Path, guests: Guests
+) -> None:
+    """A subnet leaving the advertisements (the interface stays) withdraws the route;
+    a router namespace deleted by hand comes back with its advertiser in it."""
+    state, parts = _v6_pair()
+    guest = guests.add(_v6_guest(netlab.uid()[:6], 1, parts["guests"][1]))
+    hop = _link_local(parts["rifs"][1])
+    ns = names.router_namespace(parts["router"]["id"])
+    ra = router_advert.RouterAdvertiser(state_dir, parts["router"]["id"])
+    _plane(state_dir).apply(state)
+    _solicit(guest)
+    assert _poll(functools.partial(_slaac_and_route, guest, hop), WAIT), _default_routers(
+        guest.netns
+    )
+
+    # The subnet no longer asks Kumo for advertisements (an outside router would send
+    # them): the router's interface stays, but it stops being the guest's router.
+    subnet = parts["subnets"][1]
+    subnet["ipv6_ra_mode"] = None
+    _plane(state_dir).apply(state)
+    assert _poll(lambda: _default_routers(guest.netns) == [], 10), _default_routers(guest.netns)
+    assert hop in [
+        a["local"]
+        for e in json.loads(netlab.sh("ip", "-j", "-6", "addr", "show", netns=ns))
+        for a in e.get("addr_info", [])
+        if "local" in a
+    ], "the interface itself stays"
+    subnet["ipv6_ra_mode"] = "slaac"
+    _plane(state_dir).apply(state)
+    _solicit(guest)
+    assert _poll(lambda: _default_routers(guest.netns) == [hop], WAIT)
+
+    # Drift: the router namespace deleted by hand. The next apply makes it again and
+    # restarts the advertiser inside the new namespace, not the orphaned old one.
+    old_pid = ra.pid()
+    assert old_pid is not None
+    netlab.sh("ip", "netns", "delete", ns)
+    _plane(state_dir).apply(state)
+    new_pid = ra.pid()
+    assert new_pid is not None and new_pid != old_pid
+    assert _netns_inode(f"/proc/{new_pid}/ns/net") == _netns_inode(f"/run/netns/{ns}")
+    assert not Path(f"/proc/{old_pid}").exists()
+    # The guest still hears the router (a solicitation is answered by the new daemon).
+    netlab.sh("ip", "-6", "route", "flush", "default", netns=guest.netns)
+    _solicit(guest)
+    assert _poll(lambda: _default_routers(guest.netns) == [hop], WAIT)
+
+    # `kumo down` stops the router's advertiser like the DHCP servers.
+    report = remove_owned(state_dir)
+    assert new_pid in report.processes
+    assert not Path(f"/proc/{new_pid}").exists()
+
+
 def test_guest_gets_the_network_mtu_by_dhcp(
     state_dir: Path, guests: Guests, tmp_path: Path
 ) -> None:
@@ -344,3 +463,117 @@ def test_guest_gets_the_network_mtu_by_dhcp(
     assert bound, (done.stdout, done.stderr)
     assert f"ip={topo.g1['fixed_ips'][0]['ip_address']}" in bound[0]
     assert "mtu=1400" in bound[0], bound[0]
+
+
+@pytest.mark.parametrize(
+    ("mode", "managed", "other", "autonomous"),
+    # With M set, O means nothing (RFC 4861 4.2); dnsmasq sets both.
+    [("dhcpv6-stateless", False, True, True), ("dhcpv6-stateful", True, None, False)],
+)
+def test_router_advertises_dhcpv6_modes_and_leaves_dhcpv6_to_the_dhcp_namespace(
+    state_dir: Path,
+    guests: Guests,
+    mode: str,
+    managed: bool,
+    other: bool | None,
+    autonomous: bool,
+) -> None:
+    """Neutron's flags for each mode in the router's advertisement (M for stateful,
+    O for stateless, A only where the guest builds its own address), the MTU, and
+    exactly one answer to a DHCPv6 information request: the DHCP namespace's."""
+    state, parts = _v6_pair()
+    subnet = parts["subnets"][0]
+    subnet["ipv6_ra_mode"] = subnet["ipv6_address_mode"] = mode
+    subnet["dns_nameservers"] = ["fd00:94::53"]
+    port = parts["guests"][0]
+    guest = guests.add(_v6_guest(netlab.uid()[:6], 0, port))
+    _plane(state_dir).apply(state)
+    # The guest's own link-local address must be usable (not tentative) to solicit.
+    has_link_local = functools.partial(_link_local_ready, guest)
+    assert _poll(has_link_local, 10)
+    argv = [sys.executable, "-c", PROBE, "eth0", str(port["mac_address"])]
+    out = netlab.sh(*argv, netns=guest.netns)
+    seen = json.loads(out)
+    hop = _link_local(parts["rifs"][0])
+    from_router = [ra for ra in seen["ras"] if ra["source"] == hop]
+    assert from_router, seen
+    ra = from_router[0]
+    assert bool(ra["flags"] & 0x80) is managed, ra
+    assert other is None or bool(ra["flags"] & 0x40) is other, ra
+    assert ra["lifetime"] == router_advert.ROUTER_LIFETIME
+    assert ra["mtu"] == MTUS[0]
+    pio = [p for p in ra["prefixes"] if p["prefix"] == PREFIXES[0].split("/")[0]]
+    assert pio and bool(pio[0]["flags"] & 0x40) is autonomous, ra
+    # Nobody else advertises a default route on the link.
+    assert all(r["lifetime"] == 0 for r in seen["ras"] if r["source"] != hop), seen
+    # DHCPv6: one answer, from the DHCP namespace, with the subnet's DNS server.
+    dhcp_ll = _link_local(next(p for p in state.ports if p["device_owner"] == "network:dhcp"))
+    server = dhcp.DhcpServer(state_dir, str(parts["nets"][0]["id"]))
+    log = (server.dir / "dnsmasq.log").read_text()
+    assert seen["replies"] == [{"source": dhcp_ll, "dns": ["fd00:94::53"]}], (seen, log)
+
+
+def _link_local_ready(guest: netlab.Guest) -> bool:
+    out = netlab.sh(
+        "ip", "-j", "-6", "addr", "show", "dev", "eth0", "scope", "link", netns=guest.netns
+    )
+    infos = [a for e in json.loads(out or "[]") for a in e.get("addr_info", []) if "local" in a]
+    return bool(infos) and not any(a.get("tentative") for a in infos)
+
+
+async def test_ipv6_router_from_the_networking_api(
+    state_dir: Path, guests: Guests, cloud: TestClient, ident: Any
+) -> None:
+    """The same through the real API: SLAAC subnets, a router with both as interfaces,
+    guest ports in the project's default security group (remote-group rules over IPv6)."""
+    admin = issue(cloud)
+    headers = {"X-Auth-Token": admin}
+
+    def create(collection: str, resource: str, **body: Any) -> Any:
+        resp = cloud.post(f"{V2}/{collection}", json={resource: body}, headers=headers)
+        assert resp.status_code == 201, resp.text
+        return resp.json()[resource]
+
+    r = create("routers", "router", name="r6api")
+    ports = []
+    for n, prefix in enumerate(("fd00:95:0:1::/64", "fd00:95:0:2::/64")):
+        net = create("networks", "network", name=f"v6api{n}")
+        sub = create(
+            "subnets",
+            "subnet",
+            network_id=net["id"],
+            cidr=prefix,
+            ip_version=6,
+            ipv6_ra_mode="slaac",
+            ipv6_address_mode="slaac",
+        )
+        resp = cloud.put(
+            f"{V2}/routers/{r['id']}/add_router_interface",
+            json={"subnet_id": sub["id"]},
+            headers=headers,
+        )
+        assert resp.status_code == 200, resp.text
+        port = create(
+            "ports", "port", network_id=net["id"], device_owner="compute:nova", device_id=f"i{n}"
+        )
+        assert port["fixed_ips"][0]["ip_address"] == eui64(prefix, port["mac_address"])
+        ports.append(port)
+    tag = netlab.uid()[:6]
+    g0, g1 = (guests.add(_v6_guest(tag, n, port)) for n, port in enumerate(ports))
+
+    session = ServiceSession(ident.settings, transport=httpx.ASGITransport(app=cloud.app))
+    try:
+        state = await ApiStateSource(session, "host1").fetch()
+    finally:
+        await session.close()
+    _plane(state_dir).apply(state)
+    rifs = {
+        str(p["network_id"]): p for p in state.ports if p["device_owner"] in ROUTER_INTERFACE_OWNERS
+    }
+    for guest in (g0, g1):
+        _solicit(guest)
+        hop = _link_local(rifs[str(guest.port["network_id"])])
+        ok = _poll(functools.partial(_slaac_and_route, guest, hop), WAIT)
+        assert ok, (guest.netns, _global_v6(guest.netns), _default_routers(guest.netns))
+    g1.listen(8080, "api-v6", bind="::")
+    assert netlab.connect_ok(g1.ip, 8080, netns=g0.netns) == f"api-v6 {g0.ip}"

@@ -555,3 +555,278 @@ def test_workers_sharing_a_state_dir_accept_each_others_tokens(tmp_path: Path) -
     assert first.ttl == 600  # the default console_token_ttl, Nova's token_ttl
     with pytest.raises(InvalidConsoleToken):
         worker(tmp_path / "b").validate(token)
+
+
+# --- VNC (noVNC) consoles and screenshots (issue 5) ----------------------------------
+
+VNC = {"remote_console": {"protocol": "vnc", "type": "novnc"}}
+
+
+def _novnc_websocket(url: str) -> str:
+    """The websocket path noVNC opens for a console URL (``/`` + its ``path`` parameter)."""
+    return "/" + parse_qs(urlsplit(url).query)["path"][0]
+
+
+@pytest.fixture
+def vnc_server(servers_cloud: ServersCloud) -> Iterator[FakeConsole]:
+    """A fake VNC socket that the compute RPC names for every server (serial: none)."""
+    path = Path(f"/tmp/kv-{uuid.uuid4().hex[:8]}.sock")
+    fake = FakeConsole(path)
+    asked: list[str] = []
+
+    async def vnc_console(host: str, instance_uuid: str) -> dict[str, Any]:
+        asked.append(instance_uuid)
+        return {"host": host, "port": None, "internal_access_path": str(path)}
+
+    servers_cloud.rpc.vnc_console = vnc_console  # type: ignore[attr-defined]
+    fake.asked = asked  # type: ignore[attr-defined]
+    try:
+        yield fake
+    finally:
+        fake.close()
+        path.unlink(missing_ok=True)
+
+
+def test_vnc_console_url_is_novncs_page_with_the_websocket_path(
+    servers_cloud: ServersCloud, vnc_server: FakeConsole
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    for mv in ("2.6", "latest"):
+        resp = c.demo.post(f"/servers/{sid}/remote-consoles", VNC, mv)
+        assert resp.status_code == 200, resp.text
+        console = resp.json()["remote_console"]
+        assert set(console) == {"protocol", "type", "url"}
+        assert (console["protocol"], console["type"]) == ("vnc", "novnc")
+        page, _, query = console["url"].partition("?")
+        assert page == "http://127.0.0.1:8780/compute/novnc/vnc_lite.html"
+        assert query.startswith("path=compute%2Fvnc-console%2F%3Ftoken%3D")  # URL-encoded
+        path = parse_qs(query)["path"][0]
+        token = parse_qs(urlsplit(path).query)["token"][0]
+        grant = console_tokens(c.app_state).validate(token)
+        assert (grant.instance_uuid, grant.console_type) == (sid, "novnc")
+    # Nova asks the host for the console when it makes the URL; so does Kumo.
+    assert vnc_server.asked == [sid, sid]  # type: ignore[attr-defined]
+    # The legacy action (2.1-2.5) answers the same URL shape.
+    resp = c.demo.action(sid, {"os-getVNCConsole": {"type": "novnc"}}, "2.1")
+    assert resp.status_code == 200, resp.text
+    assert resp.json()["console"]["type"] == "novnc"
+    assert resp.json()["console"]["url"].startswith(
+        "http://127.0.0.1:8780/compute/novnc/vnc_lite.html?path=compute%2Fvnc-console%2F"
+    )
+    for body, mv in [
+        ({"remote_console": {"protocol": "vnc", "type": "xvpvnc"}}, "2.6"),
+        ({"os-getVNCConsole": {"type": "xvpvnc"}}, "2.1"),
+    ]:
+        resp = (
+            c.demo.post(f"/servers/{sid}/remote-consoles", body, mv)
+            if "remote_console" in body
+            else c.demo.action(sid, body, mv)
+        )
+        assert resp.status_code == 400, resp.text
+        assert resp.json()["badRequest"]["message"] == "Unavailable console type xvpvnc."
+
+
+def test_vnc_websocket_pipes_rfb_bytes_and_checks_the_token_type(
+    servers_cloud: ServersCloud, vnc_server: FakeConsole, console_server: FakeConsole
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    vnc_url = c.demo.post(f"/servers/{sid}/remote-consoles", VNC, "2.6").json()["remote_console"]
+    ws_path = _novnc_websocket(vnc_url["url"])
+    with c.client.websocket_connect(ws_path, subprotocols=["binary"]) as ws:
+        assert ws.accepted_subprotocol == "binary"
+        assert ws.receive_bytes() == b"kumo-guest login: "
+        ws.send_bytes(b"RFB 003.008\n")
+        assert ws.receive_bytes() == b"RFB 003.008\n"
+    assert vnc_server.closed.wait(10)
+    assert bytes(vnc_server.received) == b"RFB 003.008\n"
+    assert console_server.connections == 0  # the serial console was never opened
+    # A VNC token does not open the serial console, nor a serial token the VNC one.
+    token = parse_qs(urlsplit(ws_path).query)["token"][0]
+    message = _closed_with(c, f"/compute/serial-console/?token={token}")
+    assert (message["code"], message["reason"]) == (
+        1008,
+        "The console token is not for a serial console.",
+    )
+    serial = _token(_url(c, sid))
+    message = _closed_with(c, f"/compute/vnc-console/?token={serial}")
+    assert (message["code"], message["reason"]) == (
+        1008,
+        "The console token is not for a VNC console.",
+    )
+    # The admin's token view asks the VNC console's host, not the serial one's.
+    shown = c.admin.get(f"/os-console-auth-tokens/{token}", "2.31")
+    assert shown.status_code == 200, shown.text
+    assert shown.json()["console"]["internal_access_path"] == str(vnc_server.path)
+
+
+def test_vnc_of_a_guest_without_a_display_is_400_and_a_stopped_one_409(
+    servers_cloud: ServersCloud,
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    no_display = (
+        f"Instance {sid} has no display (a microvm guest): boot it from an image with "
+        "hw_machine_type=q35 for a VNC console."
+    )
+
+    async def microvm(host: str, instance_uuid: str) -> dict[str, Any]:
+        raise RemoteError("NoDisplay", no_display)
+
+    c.rpc.vnc_console = microvm  # type: ignore[attr-defined]
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", VNC, "2.6")
+    assert resp.status_code == 400, resp.text
+    assert resp.json() == {
+        "badRequest": {"code": 400, "message": f"Unavailable console type novnc: {no_display}"}
+    }
+    resp = c.demo.action(sid, {"os-getVNCConsole": {"type": "novnc"}}, "2.1")
+    assert resp.status_code == 400 and "hw_machine_type=q35" in resp.text
+
+    async def not_running(host: str, instance_uuid: str) -> dict[str, Any]:
+        raise RemoteError("ConsoleUnavailable", "VNC console is not available: not running.")
+
+    c.rpc.vnc_console = not_running  # type: ignore[attr-defined]
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", VNC, "2.6")
+    assert resp.status_code == 409, resp.text
+    assert resp.json()["conflictingRequest"]["message"] == (
+        "VNC console is not available: not running."
+    )
+
+    async def broken(host: str, instance_uuid: str) -> dict[str, Any]:
+        raise RemoteError("UnknownMethod", "ComputeManager has no method 'get_vnc_console'")
+
+    c.rpc.vnc_console = broken  # type: ignore[attr-defined]
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", VNC, "2.6")
+    assert resp.status_code == 409, resp.text
+    assert "could not open the VNC console" in resp.text and "UnknownMethod" not in resp.text
+
+    c.demo.action(sid, {"os-stop": None})
+    c.demo.wait_status(sid, "SHUTOFF")
+    resp = c.demo.post(f"/servers/{sid}/remote-consoles", VNC, "2.6")
+    assert resp.status_code == 409, resp.text
+    assert "vm_state stopped" in resp.text
+    # Unknown and foreign servers are 404 before the host is asked.
+    assert c.demo.post("/servers/nope/remote-consoles", VNC, "2.6").status_code == 404
+    other = c.demo.boot()["id"]
+    assert c.alt.post(f"/servers/{other}/remote-consoles", VNC, "2.6").status_code == 404
+
+
+PNG = b"\x89PNG\r\n\x1a\n" + b"\x00" * 32
+
+
+def test_screenshot_is_a_png_from_the_compute_host(servers_cloud: ServersCloud) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+    # A compute RPC without screenshots (an older agent): the service says so.
+    resp = c.demo.get(f"/servers/{sid}/screenshot")
+    assert resp.status_code == 503, resp.text
+    asked: list[str] = []
+
+    async def screenshot(host: str, instance_uuid: str) -> bytes:
+        asked.append(instance_uuid)
+        return PNG
+
+    c.rpc.screenshot = screenshot  # type: ignore[attr-defined]
+    resp = c.demo.get(f"/servers/{sid}/screenshot")
+    assert resp.status_code == 200, resp.text
+    assert resp.headers["content-type"] == "image/png"
+    assert resp.content == PNG and asked == [sid]
+    assert c.alt.get(f"/servers/{sid}/screenshot").status_code == 404
+
+    async def microvm(host: str, instance_uuid: str) -> bytes:
+        raise RemoteError("NoDisplay", "Instance has no display: use hw_machine_type=q35.")
+
+    c.rpc.screenshot = microvm  # type: ignore[attr-defined]
+    resp = c.demo.get(f"/servers/{sid}/screenshot")
+    assert resp.status_code == 400, resp.text
+    assert resp.json()["badRequest"]["message"] == (
+        "Instance has no display: use hw_machine_type=q35."
+    )
+    c.demo.action(sid, {"os-stop": None})
+    c.demo.wait_status(sid, "SHUTOFF")
+    assert c.demo.get(f"/servers/{sid}/screenshot").status_code == 409
+
+
+def test_screenshot_follows_the_console_output_policy(
+    servers_cloud: ServersCloud, tmp_path: Path
+) -> None:
+    c = servers_cloud
+    sid = c.demo.boot()["id"]
+
+    async def screenshot(host: str, instance_uuid: str) -> bytes:
+        return PNG
+
+    c.rpc.screenshot = screenshot  # type: ignore[attr-defined]
+    policy = tmp_path / "policy.yaml"
+    policy.write_text('"os_compute_api:os-console-output": "role:nobody"\n')
+    c.app_state.enforcer = Enforcer(policies.RULES, policy)
+    resp = c.demo.get(f"/servers/{sid}/screenshot")
+    assert resp.status_code == 403, resp.text
+
+
+def test_novnc_files_are_served_or_a_clear_404(servers_cloud: ServersCloud, tmp_path: Path) -> None:
+    from starlette.routing import Mount
+
+    from kumo.compute.api.novnc import NOVNC_DIR, NoVNCFiles
+
+    c = servers_cloud
+    if NOVNC_DIR.is_dir():
+        # No Keystone token: a browser opening the console URL has none.
+        resp = c.client.get("/compute/novnc/vnc_lite.html")
+        assert resp.status_code == 200 and "RFB" in resp.text
+        assert resp.headers["content-type"].startswith("text/html")
+        assert c.client.get("/compute/novnc/core/rfb.js").status_code == 200
+    resp = c.client.get("/compute/novnc/no-such-file.js")
+    assert resp.status_code == 404
+    assert "no-such-file.js" in resp.json()["itemNotFound"]["message"]
+    # A host without the package: every file is a 404 that says what to install.
+    mounted = [r for r in _all_routes(c.client.app) if isinstance(r, Mount) and r.name == "novnc"]
+    assert len(mounted) == 1
+    files = mounted[0].app
+    assert isinstance(files, NoVNCFiles)
+    files.root = tmp_path / "absent"
+    resp = c.client.get("/compute/novnc/vnc_lite.html")
+    assert resp.status_code == 404
+    message = resp.json()["itemNotFound"]["message"]
+    assert "noVNC is not installed" in message and "'novnc'" in message
+
+
+def _all_routes(app: Any) -> Iterator[Any]:
+    """Every route of an ASGI app and the apps it mounts or wraps."""
+    seen: set[int] = set()
+    stack = [app]
+    while stack:
+        current = stack.pop()
+        if id(current) in seen:
+            continue
+        seen.add(id(current))
+        for route in getattr(current, "routes", []) or []:
+            yield route
+            stack.append(getattr(route, "app", None))
+        for attr in ("app", "asgi", "original"):
+            inner = getattr(current, attr, None)
+            if inner is not None and inner is not current:
+                stack.append(inner)
+
+
+def test_fake_driver_vnc_url_has_no_socket_behind_it(fake_cloud: Cloud) -> None:
+    cloud = fake_cloud
+    sid, _ = cloud.boot()
+    server = cloud.wait_settled(sid)
+    assert server.vm_state == "active", server.vm_state
+    headers = {"X-Auth-Token": cloud.admin_token, "OpenStack-API-Version": "compute 2.99"}
+    resp = cloud.client.post(
+        f"/compute/v2.1/servers/{sid}/remote-consoles", json=VNC, headers=headers
+    )
+    assert resp.status_code == 200, resp.text
+    url = resp.json()["remote_console"]["url"]
+    with cloud.client.websocket_connect(_novnc_websocket(url)) as ws:
+        message = ws.receive()
+    assert message["type"] == "websocket.close"
+    assert (message["code"], message["reason"]) == (
+        1011,
+        "VNC console is not available on its host.",
+    )
+    shot = cloud.client.get(f"/compute/v2.1/servers/{sid}/screenshot", headers=headers)
+    assert shot.status_code == 409 and "driver offers none" in shot.text, shot.text

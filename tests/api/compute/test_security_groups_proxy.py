@@ -237,3 +237,14 @@ def test_server_groups_follow_the_ports(proxy_cloud: ProxyCloud) -> None:
     # The server's list for another project's caller: 404 (the server is hidden).
     assert c.alt.get(f"/servers/{server['id']}/os-security-groups").status_code == 404
     del other
+
+
+def test_over_quota_is_403(proxy_cloud: ProxyCloud) -> None:
+    c = proxy_cloud
+    project = c.private["project_id"]
+    resp = c.net_admin.put(f"/quotas/{project}", {"quota": {"security_group": 1}})
+    assert resp.status_code == 200, resp.text
+    # The project already has its "default" group: one more is over the quota.
+    resp = c.demo.post(SG, {"security_group": {"name": "extra", "description": ""}})
+    assert resp.status_code == 403, resp.text
+    assert "forbidden" in resp.json()

@@ -38,6 +38,10 @@ class ConsoleUnavailable(VirtError):
     """The driver offers no console of the asked kind for this guest."""
 
 
+class NoDisplay(ConsoleUnavailable):
+    """The guest has no display (a microvm guest): no VNC console, no screenshot."""
+
+
 class DiagnosticsUnavailable(VirtError):
     """The driver reports no diagnostics for this guest (Nova answers 501)."""
 
@@ -65,7 +69,7 @@ class GuestDiagnostics:
 
 @dataclass
 class SerialConsole:
-    """Where a guest's serial console is reached on its compute host.
+    """Where a guest's serial (or VNC) console is reached on its compute host.
 
     QEMU serves it on a unix socket (``path``); ``port`` is for a driver that
     serves it over TCP, as Nova's libvirt driver does.
@@ -193,6 +197,20 @@ class VirtDriver(ABC):
         """Where the running guest's serial console is; :class:`ConsoleUnavailable` if none."""
         raise ConsoleUnavailable(
             f"Serial console is not available: the {self.hypervisor_type or 'virt'} driver "
+            "offers none."
+        )
+
+    async def vnc_console(self, uuid: str) -> SerialConsole:
+        """Where the running guest's VNC server is; :class:`ConsoleUnavailable` if none."""
+        raise ConsoleUnavailable(
+            f"VNC console is not available: the {self.hypervisor_type or 'virt'} driver "
+            "offers none."
+        )
+
+    async def screenshot(self, uuid: str) -> bytes:
+        """The running guest's display as PNG; :class:`ConsoleUnavailable` if it has none."""
+        raise ConsoleUnavailable(
+            f"Screenshots are not available: the {self.hypervisor_type or 'virt'} driver "
             "offers none."
         )
 

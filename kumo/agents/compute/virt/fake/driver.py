@@ -151,6 +151,15 @@ class FakeDriver(VirtDriver):
             f"(host {self.host}), which runs no guest."
         )
 
+    async def vnc_console(self, uuid: str) -> SerialConsole:
+        """A VNC console with nothing behind it, like Nova's fake driver's.
+
+        The API can hand out a URL (its format is what API tests check); the proxy
+        finds no socket to connect to and closes the websocket with the reason.
+        """
+        self._guest(uuid)
+        return SerialConsole(host=self.host, path=None)
+
     async def diagnostics(self, uuid: str) -> GuestDiagnostics:
         """Labelled fake numbers (hypervisor ``fake``): the guest's shape, zero activity.
 

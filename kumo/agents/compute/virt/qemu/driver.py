@@ -47,6 +47,7 @@ from kumo.agents.compute.virt.driver import (
     GuestInfo,
     GuestSpec,
     HostResources,
+    NoDisplay,
     SerialConsole,
     VirtDriver,
     VirtError,
@@ -66,6 +67,7 @@ from kumo.agents.compute.virt.qemu.instance import (
     MACHINE_TYPES,
     BootConfig,
     InstanceDir,
+    has_display,
     kernel_command_line,
     qemu_command,
 )
@@ -336,7 +338,7 @@ class QemuDriver(VirtDriver):
 
     @staticmethod
     def _clear_runtime_files(files: InstanceDir) -> None:
-        for path in (files.pidfile, files.qmp, files.console_socket):
+        for path in (files.pidfile, files.qmp, files.console_socket, files.vnc_socket):
             path.unlink(missing_ok=True)
 
     async def _status(self, files: InstanceDir) -> str:
@@ -638,6 +640,43 @@ class QemuDriver(VirtDriver):
                 f"{self.host_name}."
             )
         return SerialConsole(host=self.host_name, path=str(files.console_socket))
+
+    def _display(self, uuid: str) -> InstanceDir:
+        """The files of a running guest with a display; ConsoleUnavailable/NoDisplay if not."""
+        files = self._defined(uuid)
+        try:
+            machine = BootConfig.load(files.boot_config).machine
+        except (OSError, ValueError, TypeError):
+            machine = ""  # a half-written definition: its QEMU is not running either
+        if machine and not has_display(machine):
+            raise NoDisplay(
+                f"Instance {uuid} has no display (a microvm guest): boot it from an image "
+                "with hw_machine_type=q35 for a VNC console."
+            )
+        if self._running_pid(files) is None or not files.vnc_socket.exists():
+            raise ConsoleUnavailable(
+                f"VNC console is not available: instance {uuid} is not running with a "
+                f"display on host {self.host_name}."
+            )
+        return files
+
+    async def vnc_console(self, uuid: str) -> SerialConsole:
+        """The running guest's VNC server: QEMU's unix socket (``vnc.sock``); q35/pc only."""
+        files = self._display(uuid)
+        return SerialConsole(host=self.host_name, path=str(files.vnc_socket))
+
+    async def screenshot(self, uuid: str) -> bytes:
+        """The guest's display as PNG, from QMP ``screendump`` (QEMU 7.1+ writes PNG)."""
+        files = self._display(uuid)
+        # QEMU writes the file itself: a name in the guest's own directory, never reused.
+        target = files.path / f".screendump-{os.getpid()}-{time.monotonic_ns()}.png"
+        try:
+            await self._qmp(files, "screendump", filename=str(target), format="png")
+            return await asyncio.to_thread(target.read_bytes)
+        except (OSError, VirtError) as exc:
+            raise ConsoleUnavailable(f"Screenshot of instance {uuid} failed: {exc}") from None
+        finally:
+            target.unlink(missing_ok=True)
 
     async def get_console_output(self, uuid: str, length: int | None = None) -> str:
         """The serial console log (its last ``length`` lines when given; at most 100 KiB)."""

@@ -7,7 +7,8 @@ base), ``disk.swap`` (its swap disk, likewise), ``disk.config`` (the config driv
 ISO), ``disk.rescue`` (while rescued),
 ``instance.json`` (what to boot: enough to start the guest again with no control
 plane), ``qmp.sock``, ``console.sock`` and ``console.log`` (the serial console),
-``qemu.pid``, and ``memory.state`` while suspended.
+``vnc.sock`` (the display of a q35/pc guest: QEMU's VNC server on a unix socket,
+never a TCP port on the host), ``qemu.pid``, and ``memory.state`` while suspended.
 
 Disks are attached in Nova's order: root (``vda``), ephemeral, swap, config drive.
 """
@@ -76,6 +77,7 @@ class InstanceDir:
         self.qmp = self.path / "qmp.sock"
         self.console_socket = self.path / "console.sock"
         self.console_log = self.path / "console.log"
+        self.vnc_socket = self.path / "vnc.sock"
         self.pidfile = self.path / "qemu.pid"
         self.memory_state = self.path / "memory.state"
 
@@ -120,6 +122,14 @@ def image_machine_type(requested: object, default: str) -> str:
     )
 
 
+def has_display(machine: str) -> bool:
+    """Whether guests of this machine type get a VGA display (and a VNC console).
+
+    microvm has no PCI bus for a VGA card: its guests have the serial console only.
+    """
+    return machine != "microvm"
+
+
 def cpu_model(accel: str) -> str:
     """The guest CPU: the host's under KVM; under TCG ``max`` (every feature emulated)."""
     return "host" if accel == "kvm" else "max"
@@ -131,8 +141,13 @@ def kernel_command_line(machine: str, accel: str, tsc_khz: int | None, extra: st
     ``quiet`` and the switches below cut a TCG boot by seconds: no Spectre
     mitigations (retpolines are slow to emulate), no crypto self-tests, no audit
     or LSMs, a trusted TSC and RDRAND (``-cpu max`` emulates it), one UART.
+
+    A guest with a display writes kernel messages to the VGA console too;
+    ``console=tty0`` comes first so that the last one, the serial port, stays
+    ``/dev/console`` (where init, the console log and the serial console look).
     """
     args = [
+        *(["console=tty0"] if has_display(machine) else []),
         "console=ttyS0",
         "quiet",
         "panic=-1",
@@ -151,6 +166,14 @@ def kernel_command_line(machine: str, accel: str, tsc_khz: int | None, extra: st
     if extra:
         args.append(extra)
     return " ".join(args)
+
+
+def _display_args(machine: str, files: InstanceDir) -> list[str]:
+    # ``-display none`` keeps QEMU from opening a window; the VNC server is separate
+    # and listens on a unix socket only, reached through the console proxy.
+    if not has_display(machine):
+        return []
+    return ["-vga", "std", "-vnc", f"unix:{files.vnc_socket}"]
 
 
 def qemu_command(
@@ -178,6 +201,7 @@ def qemu_command(
         "-no-user-config",
         "-display",
         "none",
+        *_display_args(machine, files),
         "-kernel",
         boot.kernel,
         "-append",

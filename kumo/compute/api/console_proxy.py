@@ -1,18 +1,22 @@
-"""The serial console proxy (Nova's ``nova-serialproxy``), a websocket under /compute.
+"""The console proxies (Nova's ``nova-serialproxy`` and ``nova-novncproxy``) under /compute.
 
-``ws://<host>:<port>/compute/serial-console/?token=<token>``: the token (see
-:mod:`kumo.compute.consoles`) is checked first; an unknown, tampered or expired
-one, or a server that is gone or not ACTIVE, closes the websocket with code
-1008 (policy violation) before anything is connected. Then the compute agent
-hosting the server says where the console is (a bus call, which the driver
-answers; the fake driver has none: code 1011 with its reason), and bytes flow
+One proxy, one websocket path per console kind (:data:`CONSOLE_KINDS`):
+``ws://<host>:<port>/compute/serial-console/?token=<token>`` pipes the serial
+console, ``…/compute/vnc-console/?token=<token>`` the RFB (VNC) stream that
+noVNC speaks. The token (see :mod:`kumo.compute.consoles`) is checked first,
+and must record a console type of the path's kind; an unknown, tampered or
+expired one, or a server that is gone or not ACTIVE, closes the websocket with
+code 1008 (policy violation) before anything is connected. Then the compute
+agent hosting the server says where the console is (a bus call, which the
+driver answers; when it has none: code 1011 with its reason), and bytes flow
 both ways between the websocket (binary frames; the ``binary`` subprotocol is
-chosen when offered, as websockify does for Nova) and QEMU's chardev socket
-until either side closes.
+chosen when offered, as websockify does for Nova) and QEMU's unix socket (the
+serial chardev or the VNC server) until either side closes.
 
 QEMU's chardev serves one client at a time: a second viewer of the same guest
-waits until the first disconnects. The socket is local to the compute host, so
-the proxy must run on that machine (always true for ``kumo up``, role ``all``).
+waits until the first disconnects (its VNC server takes several). The sockets
+are local to the compute host, so the proxy must run on that machine (always
+true for ``kumo up``, role ``all``).
 """
 
 from __future__ import annotations
@@ -20,6 +24,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
+from collections.abc import Awaitable, Callable
 from typing import Any
 
 from fastapi import APIRouter, WebSocket
@@ -28,7 +33,7 @@ from starlette.websockets import WebSocketDisconnect, WebSocketState
 
 from kumo.common.bus import RemoteError
 from kumo.common.errors import KumoError
-from kumo.compute.api.remote_consoles import PROXY_PATH, ensure_console_ready
+from kumo.compute.api.remote_consoles import CONSOLE_KINDS, ConsoleKind, ensure_console_ready
 from kumo.compute.consoles import InvalidConsoleToken, console_tokens
 from kumo.compute.service.servers import get_instance
 
@@ -64,47 +69,51 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code, reason_bytes.decode(errors="ignore"))
 
 
-async def _console_address(websocket: WebSocket, token: str) -> tuple[str, str]:
+async def _console_address(websocket: WebSocket, token: str, kind: ConsoleKind) -> tuple[str, str]:
     """(server uuid, console socket path) for ``token``; :class:`ConsoleRefused` if none."""
     state = websocket.app.state
     try:
         grant = console_tokens(state).validate(token)
     except InvalidConsoleToken as exc:
         raise ConsoleRefused(POLICY_VIOLATION, str(exc)) from None
-    if grant.console_type != "serial":
-        raise ConsoleRefused(POLICY_VIOLATION, "The console token is not for a serial console.")
+    if grant.console_type not in kind.token_types:
+        raise ConsoleRefused(POLICY_VIOLATION, f"The console token is not for a {kind.label}.")
 
     def check() -> str:
         with state.db.reader() as s:
-            return ensure_console_ready(get_instance(s, grant.instance_uuid))
+            return ensure_console_ready(get_instance(s, grant.instance_uuid), kind)
 
     try:
         host = await run_in_threadpool(check)
     except KumoError as exc:
         raise ConsoleRefused(POLICY_VIOLATION, exc.message) from None
     rpc: Any = getattr(state, "compute_rpc", None)
-    if rpc is None or not hasattr(rpc, "serial_console"):
+    if rpc is None or not hasattr(rpc, kind.rpc_method):
         raise ConsoleRefused(INTERNAL_ERROR, "No compute control plane answers here.")
     try:
-        info = await asyncio.wait_for(rpc.serial_console(host, grant.instance_uuid), LOOKUP_TIMEOUT)
+        info = await asyncio.wait_for(
+            getattr(rpc, kind.rpc_method)(host, grant.instance_uuid), LOOKUP_TIMEOUT
+        )
     except RemoteError as exc:
         if exc.exc_type in _USER_FACING:
             raise ConsoleRefused(INTERNAL_ERROR, exc.message) from None
         # Anything else (an agent without this call, a bug) is for the operator's log.
-        log.warning("serial console of %s on %s: %s", grant.instance_uuid, host, exc)
+        log.warning("%s of %s on %s: %s", kind.label, grant.instance_uuid, host, exc)
         raise ConsoleRefused(
             INTERNAL_ERROR, f"Compute host {host} could not open the console."
         ) from None
     except Exception as exc:
         log.warning(
-            "serial console of %s: host %s did not answer: %s", grant.instance_uuid, host, exc
+            "%s of %s: host %s did not answer: %s", kind.label, grant.instance_uuid, host, exc
         )
         raise ConsoleRefused(
             INTERNAL_ERROR, f"Compute host {host} did not say where the console is."
         ) from None
     path = info.get("internal_access_path")
     if not path:
-        raise ConsoleRefused(INTERNAL_ERROR, "Serial console is not available on its host.")
+        raise ConsoleRefused(
+            INTERNAL_ERROR, f"{kind.label[0].upper()}{kind.label[1:]} is not available on its host."
+        )
     return grant.instance_uuid, str(path)
 
 
@@ -135,8 +144,8 @@ async def _pipe(
             counts[1] += len(data)
             await websocket.send_bytes(data)
 
-    client = asyncio.create_task(to_console(), name="serial console: client to guest")
-    guest = asyncio.create_task(to_client(), name="serial console: guest to client")
+    client = asyncio.create_task(to_console(), name="console: client to guest")
+    guest = asyncio.create_task(to_client(), name="console: guest to client")
     done, pending = await asyncio.wait({client, guest}, return_when=asyncio.FIRST_COMPLETED)
     for task in pending:
         task.cancel()
@@ -150,26 +159,26 @@ async def _pipe(
     return counts[0], counts[1], "client" if client in done else "guest"
 
 
-async def serial_console(websocket: WebSocket) -> None:
+async def proxy_console(websocket: WebSocket, kind: ConsoleKind) -> None:
     """Validate the token, find the console on its compute host, then pipe bytes both ways."""
     offered = websocket.scope.get("subprotocols") or []
     await websocket.accept(subprotocol="binary" if "binary" in offered else None)
     token = websocket.query_params.get("token", "")
     try:
-        uuid, path = await _console_address(websocket, token)
+        uuid, path = await _console_address(websocket, token, kind)
     except ConsoleRefused as exc:
-        log.info("serial console refused (%d): %s", exc.code, exc.reason)
+        log.info("%s refused (%d): %s", kind.label, exc.code, exc.reason)
         await _close(websocket, exc.code, exc.reason)
         return
     try:
         reader, writer = await asyncio.wait_for(asyncio.open_unix_connection(path), CONNECT_TIMEOUT)
     except (OSError, TimeoutError) as exc:
-        log.warning("serial console of %s: cannot open %s: %s", uuid, path, exc)
+        log.warning("%s of %s: cannot open %s: %s", kind.label, uuid, path, exc)
         await _close(
             websocket, INTERNAL_ERROR, f"The console of {uuid} cannot be reached from here."
         )
         return
-    log.info("serial console of %s opened", uuid)
+    log.info("%s of %s opened", kind.label, uuid)
     try:
         sent, received, closer = await _pipe(websocket, reader, writer)
     finally:
@@ -177,12 +186,23 @@ async def serial_console(websocket: WebSocket) -> None:
         with contextlib.suppress(Exception):
             await writer.wait_closed()
     log.info(
-        "serial console of %s closed by the %s (%d bytes in, %d out)", uuid, closer, sent, received
-    )
+        "%s of %s closed by the %s (%d bytes in, %d out)",
+        kind.label, uuid, closer, sent, received,
+    )  # fmt: skip
     if websocket.client_state == WebSocketState.CONNECTED:
         await _close(websocket, NORMAL, "The guest's console closed.")
 
 
-router.add_api_websocket_route(PROXY_PATH, serial_console)
-# Without the trailing slash too: websocket clients are not redirected.
-router.add_api_websocket_route(PROXY_PATH.rstrip("/"), serial_console)
+def _endpoint(kind: ConsoleKind) -> Callable[[WebSocket], Awaitable[None]]:
+    async def endpoint(websocket: WebSocket) -> None:
+        await proxy_console(websocket, kind)
+
+    endpoint.__name__ = f"{kind.rpc_method}_proxy"
+    endpoint.__doc__ = f"The {kind.label} websocket proxy."
+    return endpoint
+
+
+for _kind in CONSOLE_KINDS:
+    router.add_api_websocket_route(_kind.path, _endpoint(_kind))
+    # Without the trailing slash too: websocket clients are not redirected.
+    router.add_api_websocket_route(_kind.path.rstrip("/"), _endpoint(_kind))
