@@ -123,7 +123,7 @@ bench-compute: venv
 # Real guests from the user's side (openstacksdk against `kumo up` with the QEMU driver and
 # the network agent; root): server create -> ACTIVE -> finished line -> SSH banner on the
 # floating IP, 1 and 4 at once, against bare QEMU and devstack's figure; port creation, and
-# floating IP / security group changes seen by a guest. About 20 min under TCG.
+# floating IP / security group changes seen by a guest. 5-15 min under TCG.
 bench-guests: venv clients debs
 	$(PY) benchmarks/boot_real.py --runs 3
 	$(PY) benchmarks/network.py

@@ -10,7 +10,6 @@ on a loaded 2-core machine is slow.
 from __future__ import annotations
 
 import base64
-import os
 import subprocess
 import time
 import uuid
@@ -28,14 +27,19 @@ from kumo.compute.service.flavors import bootstrap_flavors
 from kumo.guest.image import GuestImage
 from kumo.guest.register import GUEST_IMAGE_ID, register_guest_image
 from kumo.identity.service.core import Identity
+from tests.agents.guestlib import (
+    FINISHED,
+    C,
+    boot_server,
+    delete_server,
+    qemu_settings,
+    server_action,
+    wait_console,
+    wait_status,
+)
 from tests.conftest import issue
 
 pytestmark = pytest.mark.guest
-
-C = "/compute/v2.1"
-FINISHED = "Cloud-init v. kumo finished at"
-#: Boot (or shutdown) deadline for one guest under TCG on a busy machine.
-DEADLINE = float(os.environ.get("KUMO_GUEST_BOOT_DEADLINE", "90"))
 
 
 @pytest.fixture
@@ -43,19 +47,8 @@ def settings(
     settings: Settings, qemu_state: Path, guest_image: GuestImage, accelerator: Accelerator
 ) -> Settings:
     """The test settings on a short state dir (unix socket paths), with the QEMU driver."""
-    (qemu_state / "guest").symlink_to(guest_image.directory)
-    database_url = settings.database_url
-    if database_url and database_url.startswith("sqlite"):
-        database_url = f"sqlite:///{qemu_state / 'kumo.db'}"
-    return settings.model_copy(
-        update={
-            "state_dir": qemu_state,
-            "database_url": database_url,
-            "virt_driver": "qemu",
-            "qemu_accel": accelerator.name,  # probed once per session by the fixture
-            "qemu_shutdown_timeout": 20.0,
-            "sync_power_state_interval": 1.0,
-        }
+    return qemu_settings(
+        settings, qemu_state, guest_image, accelerator, sync_power_state_interval=1.0
     )
 
 
@@ -77,41 +70,18 @@ def _get(client: TestClient, token: str, path: str, mv: str = "2.1") -> dict[str
 
 
 def _action(client: TestClient, token: str, server_id: str, body: dict[str, Any]) -> Any:
-    response = client.post(
-        f"{C}/servers/{server_id}/action", json=body, headers={"X-Auth-Token": token}
-    )
-    assert response.status_code in (200, 202), response.text
-    return response.json() if response.content else None
+    return server_action(client, server_id, body, {"X-Auth-Token": token})
 
 
 def _wait_status(client: TestClient, token: str, server_id: str, status: str) -> dict[str, Any]:
-    end = time.monotonic() + DEADLINE
-    while True:
-        server: dict[str, Any] = _get(client, token, f"/servers/{server_id}")["server"]
-        if server["status"] == status and server.get("OS-EXT-STS:task_state") is None:
-            return server
-        assert server["status"] != "ERROR", server
-        assert time.monotonic() < end, f"not {status} within {DEADLINE:g} s: {server}"
-        time.sleep(0.5)
-
-
-def _console(client: TestClient, token: str, server_id: str) -> str:
-    out = _action(client, token, server_id, {"os-getConsoleOutput": {"length": None}})
-    return str(out["output"])
+    return wait_status(client, server_id, status, {"X-Auth-Token": token})
 
 
 def _wait_console(
     client: TestClient, token: str, server_id: str, text: str, count: int = 1
 ) -> tuple[str, float]:
     """Poll os-getConsoleOutput until ``text`` shows ``count`` times; (console, seconds)."""
-    started = time.monotonic()
-    console = ""
-    while time.monotonic() - started < DEADLINE:
-        console = _console(client, token, server_id)
-        if console.count(text) >= count:
-            return console, time.monotonic() - started
-        time.sleep(0.5)
-    raise AssertionError(f"{text!r} not {count}x within {DEADLINE:g} s:\n{console[-3000:]}")
+    return wait_console(client, server_id, text, {"X-Auth-Token": token}, count=count)
 
 
 def _public_key(directory: Path) -> str:
@@ -139,23 +109,15 @@ def test_server_is_a_real_guest_through_its_life(
     name = f"real-{uuid.uuid4().hex[:6]}"
     user_data = f'#!/bin/sh\necho "{marker} on $(hostname)"\n'
     started = time.monotonic()
-    response = client.post(
-        f"{C}/servers",
-        json={
-            "server": {
-                "name": name,
-                "imageRef": GUEST_IMAGE_ID,
-                "flavorRef": "1",
-                "key_name": key_name,
-                "user_data": base64.b64encode(user_data.encode()).decode(),
-                "metadata": {"purpose": "real-guest-test"},
-                "networks": "none",
-            }
-        },
-        headers={"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.37"},
+    server_id = boot_server(
+        client,
+        name,
+        GUEST_IMAGE_ID,
+        {"X-Auth-Token": token},
+        key_name=key_name,
+        user_data=base64.b64encode(user_data.encode()).decode(),
+        metadata={"purpose": "real-guest-test"},
     )
-    assert response.status_code == 202, response.text
-    server_id = response.json()["server"]["id"]
     _wait_status(client, token, server_id, "ACTIVE")
     console, _ = _wait_console(client, token, server_id, FINISHED)
     boot_seconds = time.monotonic() - started
@@ -199,13 +161,7 @@ def test_server_is_a_real_guest_through_its_life(
     pid = int((instance_dir / "qemu.pid").read_text())
 
     # delete: process gone, instance dir gone, allocation freed.
-    deleted = client.delete(f"{C}/servers/{server_id}", headers={"X-Auth-Token": token})
-    assert deleted.status_code == 204, deleted.text
-    end = time.monotonic() + DEADLINE
-    headers = {"X-Auth-Token": token}
-    while client.get(f"{C}/servers/{server_id}", headers=headers).status_code != 404:
-        assert time.monotonic() < end, "server not deleted"
-        time.sleep(0.3)
+    delete_server(client, server_id, {"X-Auth-Token": token})
     assert not process.alive(pid)
     assert not instance_dir.exists()
     allocations = client.get(f"/placement/allocations/{server_id}", headers={"X-Auth-Token": token})

@@ -10,10 +10,8 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import os
 import shutil
 import subprocess
-import time
 import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -37,13 +35,21 @@ from kumo.guest.register import (
 )
 from kumo.identity.service.core import Identity
 from tests.agents.conftest import wait_for_console
+from tests.agents.guestlib import (
+    DEADLINE,
+    FINISHED,
+    C,
+    boot_server,
+    delete_server,
+    qemu_settings,
+    server_action,
+    wait_console,
+    wait_status,
+)
 from tests.conftest import issue
 
 pytestmark = pytest.mark.guest
 
-C = "/compute/v2.1"
-FINISHED = "Cloud-init v. kumo finished at"
-DEADLINE = float(os.environ.get("KUMO_GUEST_BOOT_DEADLINE", "90"))
 DISK_SCRIPT = """#!/bin/sh
 echo "MNT: $(awk '$2 == "/mnt" { print $1, $2, $3 }' /proc/mounts)"
 echo "SWAPS: $(awk 'NR > 1 { print $1, $3 }' /proc/swaps)"
@@ -184,18 +190,12 @@ def settings(
     settings: Settings, qemu_state: Path, guest_image: GuestImage, accelerator: Accelerator
 ) -> Settings:
     """The QEMU driver on a short state dir; SQLite only (the boot path has no SQL in it)."""
-    database_url = settings.database_url
-    if not database_url or not database_url.startswith("sqlite"):
-        pytest.skip("one real guest is enough: run on SQLite only")
-    (qemu_state / "guest").symlink_to(guest_image.directory)
-    return settings.model_copy(
-        update={
-            "state_dir": qemu_state,
-            "database_url": f"sqlite:///{qemu_state / 'kumo.db'}",
-            "virt_driver": "qemu",
-            "qemu_accel": accelerator.name,
-            "qemu_shutdown_timeout": 20.0,
-        }
+    return qemu_settings(
+        settings,
+        qemu_state,
+        guest_image,
+        accelerator,
+        sqlite_only="one real guest is enough: run on SQLite only",
     )
 
 
@@ -207,64 +207,21 @@ def real_cloud(cloud: TestClient, ident: Identity, guest_image: GuestImage) -> I
     yield cloud
 
 
-def _server(client: TestClient, token: str, server_id: str) -> dict[str, Any]:
-    response = client.get(f"{C}/servers/{server_id}", headers={"X-Auth-Token": token})
-    assert response.status_code == 200, response.text
-    server: dict[str, Any] = response.json()["server"]
-    return server
-
-
 def _wait(client: TestClient, token: str, server_id: str, status: str) -> dict[str, Any]:
-    end = time.monotonic() + DEADLINE
-    while True:
-        server = _server(client, token, server_id)
-        if server["status"] == status and server.get("OS-EXT-STS:task_state") is None:
-            return server
-        if status != "ERROR":
-            assert server["status"] != "ERROR", server
-        assert time.monotonic() < end, f"not {status} within {DEADLINE:g} s: {server}"
-        time.sleep(0.5)
+    return wait_status(client, server_id, status, {"X-Auth-Token": token})
 
 
 def _boot(client: TestClient, token: str, image_id: str) -> str:
-    response = client.post(
-        f"{C}/servers",
-        json={
-            "server": {
-                "name": f"ami-{uuid.uuid4().hex[:6]}",
-                "imageRef": image_id,
-                "flavorRef": "1",
-                "networks": "none",
-            }
-        },
-        headers={"X-Auth-Token": token, "OpenStack-API-Version": "compute 2.37"},
-    )
-    assert response.status_code == 202, response.text
-    return str(response.json()["server"]["id"])
+    name = f"ami-{uuid.uuid4().hex[:6]}"
+    return boot_server(client, name, image_id, {"X-Auth-Token": token})
 
 
 def _action(client: TestClient, token: str, server_id: str, body: dict[str, Any]) -> None:
-    response = client.post(
-        f"{C}/servers/{server_id}/action", json=body, headers={"X-Auth-Token": token}
-    )
-    assert response.status_code in (200, 202, 204), response.text
+    server_action(client, server_id, body, {"X-Auth-Token": token}, codes=(200, 202, 204))
 
 
 def _console(client: TestClient, token: str, server_id: str, text: str) -> str:
-    end = time.monotonic() + DEADLINE
-    console = ""
-    while time.monotonic() < end:
-        response = client.post(
-            f"{C}/servers/{server_id}/action",
-            json={"os-getConsoleOutput": {"length": None}},
-            headers={"X-Auth-Token": token},
-        )
-        assert response.status_code == 200, response.text
-        console = str(response.json()["output"])
-        if text in console:
-            return console
-        time.sleep(0.5)
-    raise AssertionError(f"{text!r} not within {DEADLINE:g} s:\n{console[-3000:]}")
+    return wait_console(client, server_id, text, {"X-Auth-Token": token})[0]
 
 
 def test_kumo_guest_ami_boots_with_the_kernel_and_ramdisk_images_and_resizes_to_local_disks(
@@ -313,13 +270,7 @@ def test_kumo_guest_ami_boots_with_the_kernel_and_ramdisk_images_and_resizes_to_
     pid = int((instance_dir / "qemu.pid").read_text())
     assert process.is_guest(pid, server_id, instance_dir / "qemu.pid")
 
-    deleted = client.delete(f"{C}/servers/{server_id}", headers={"X-Auth-Token": token})
-    assert deleted.status_code == 204, deleted.text
-    end = time.monotonic() + DEADLINE
-    headers = {"X-Auth-Token": token}
-    while client.get(f"{C}/servers/{server_id}", headers=headers).status_code != 404:
-        assert time.monotonic() < end, "server not deleted"
-        time.sleep(0.3)
+    delete_server(client, server_id, {"X-Auth-Token": token})
     assert not process.alive(pid)
     assert not instance_dir.exists()
 

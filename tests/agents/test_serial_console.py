@@ -11,14 +11,12 @@ prompt, and everything also lands in the console log. Every wait is bounded.
 from __future__ import annotations
 
 import asyncio
-import os
 import socket
 import threading
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any
 
 import httpx
 import pytest
@@ -37,14 +35,20 @@ from kumo.compute.service.flavors import bootstrap_flavors
 from kumo.guest.image import GuestImage
 from kumo.guest.register import GUEST_IMAGE_ID, register_guest_image
 from kumo.identity.service.core import Identity
+from tests.agents.guestlib import (
+    DEADLINE,
+    FINISHED,
+    boot_server,
+    console_output,
+    delete_server,
+    qemu_settings,
+    remote_console_url,
+    wait_status,
+)
 from tests.conftest import ADMIN_PASSWORD, password_auth
 
 pytestmark = pytest.mark.guest
 
-C = "/compute/v2.1"
-FINISHED = "Cloud-init v. kumo finished at"
-#: Boot deadline for one guest under TCG on a busy machine.
-DEADLINE = float(os.environ.get("KUMO_GUEST_BOOT_DEADLINE", "90"))
 #: How long the guest may take to answer one line typed on its console.
 ANSWER_DEADLINE = 30.0
 
@@ -57,17 +61,12 @@ def settings(
 
     SQLite only: nothing of the console depends on the database, and each run boots a guest.
     """
-    if not (settings.database_url or "sqlite").startswith("sqlite"):
-        pytest.skip("the serial console does not depend on the database (one guest, on SQLite)")
-    (qemu_state / "guest").symlink_to(guest_image.directory)
-    return settings.model_copy(
-        update={
-            "state_dir": qemu_state,
-            "database_url": f"sqlite:///{qemu_state / 'kumo.db'}",
-            "virt_driver": "qemu",
-            "qemu_accel": accelerator.name,
-            "qemu_shutdown_timeout": 20.0,
-        }
+    return qemu_settings(
+        settings,
+        qemu_state,
+        guest_image,
+        accelerator,
+        sqlite_only="the serial console does not depend on the database (one guest, on SQLite)",
     )
 
 
@@ -114,23 +113,6 @@ def _token(http: httpx.Client) -> str:
     return resp.headers["X-Subject-Token"]
 
 
-def _wait_active(http: httpx.Client, server_id: str) -> None:
-    end = time.monotonic() + DEADLINE
-    while True:
-        server: dict[str, Any] = http.get(f"{C}/servers/{server_id}").json()["server"]
-        if server["status"] == "ACTIVE" and server.get("OS-EXT-STS:task_state") is None:
-            return
-        assert server["status"] != "ERROR", server
-        assert time.monotonic() < end, f"not ACTIVE within {DEADLINE:g} s: {server}"
-        time.sleep(0.5)
-
-
-def _console_log(http: httpx.Client, server_id: str) -> str:
-    resp = http.post(f"{C}/servers/{server_id}/action", json={"os-getConsoleOutput": {}})
-    assert resp.status_code == 200, resp.text
-    return str(resp.json()["output"])
-
-
 def _read_until(ws: ClientConnection, seen: bytearray, needle: bytes, deadline: float) -> bool:
     """Append what the console sends to ``seen`` until ``needle`` shows after its start."""
     start = len(seen)
@@ -148,34 +130,15 @@ def _read_until(ws: ClientConnection, seen: bytearray, needle: bytes, deadline: 
 
 
 def _console_url(http: httpx.Client, server_id: str) -> str:
-    resp = http.post(
-        f"{C}/servers/{server_id}/remote-consoles",
-        json={"remote_console": {"protocol": "serial", "type": "serial"}},
-        headers={"OpenStack-API-Version": "compute 2.6"},
-    )
-    assert resp.status_code == 200, resp.text
-    return str(resp.json()["remote_console"]["url"])
+    return remote_console_url(http, server_id, "serial", "serial")
 
 
 def test_serial_console_of_a_real_guest(served: str) -> None:
     http = httpx.Client(base_url=served, timeout=60)
     http.headers["X-Auth-Token"] = _token(http)
     name = f"ser-{uuid.uuid4().hex[:6]}"
-    resp = http.post(
-        f"{C}/servers",
-        json={
-            "server": {
-                "name": name,
-                "imageRef": GUEST_IMAGE_ID,
-                "flavorRef": "1",
-                "networks": "none",
-            }
-        },
-        headers={"OpenStack-API-Version": "compute 2.37"},
-    )
-    assert resp.status_code == 202, resp.text
-    server_id = resp.json()["server"]["id"]
-    _wait_active(http, server_id)
+    server_id = boot_server(http, name, GUEST_IMAGE_ID)
+    wait_status(http, server_id, "ACTIVE")
     url = _console_url(http, server_id)
     assert url.startswith(served.replace("http://", "ws://") + "/compute/serial-console/?token=")
 
@@ -188,7 +151,7 @@ def test_serial_console_of_a_real_guest(served: str) -> None:
         prompt = f"{name} login:".encode()
         while prompt not in seen:
             assert time.monotonic() < end, f"no login prompt within {DEADLINE:g} s: {seen!r}"
-            if FINISHED in _console_log(http, server_id):
+            if FINISHED in console_output(http, server_id):
                 ws.send(b"\n")
             _read_until(ws, seen, prompt, 3.0)
         live_boot = FINISHED.encode() in seen
@@ -206,7 +169,7 @@ def test_serial_console_of_a_real_guest(served: str) -> None:
         f"typed line answered in {answer_seconds:.2f} s; {len(seen)} bytes read"
     )
     # What went through the websocket is what the guest wrote to its console log.
-    log = _console_log(http, server_id)
+    log = console_output(http, server_id)
     assert probe in log and "Password:" in log
 
     # QEMU's chardev takes one client at a time: the first one's close freed it.
@@ -216,11 +179,7 @@ def test_serial_console_of_a_real_guest(served: str) -> None:
         assert _read_until(ws, second, prompt, ANSWER_DEADLINE), second[-500:]
 
     # A deleted server's console URL is refused with a policy error (1008).
-    assert http.delete(f"{C}/servers/{server_id}").status_code == 204
-    end = time.monotonic() + DEADLINE
-    while http.get(f"{C}/servers/{server_id}").status_code != 404:
-        assert time.monotonic() < end, "server not deleted"
-        time.sleep(0.3)
+    delete_server(http, server_id)
     with connect(url, open_timeout=30) as ws, pytest.raises(ConnectionClosed) as closed:
         ws.recv(timeout=10)
     assert closed.value.rcvd is not None and closed.value.rcvd.code == 1008

@@ -39,17 +39,21 @@ from kumo.agents.compute.virt.qemu.instance import (
 )
 from kumo.compute.api.novnc import NOVNC_DIR
 from kumo.guest.register import GUEST_IMAGE_ID
-from tests.agents.test_serial_console import (  # noqa: F401 (fixtures used by name)
-    DEADLINE,
+from tests.agents.guestlib import (
     FINISHED,
-    _console_log,
+    C,
+    boot_server,
+    delete_server,
+    remote_console_url,
+    wait_console,
+    wait_status,
+)
+from tests.agents.test_serial_console import (  # noqa: F401 (fixtures used by name)
     _token,
-    _wait_active,
     served,
     settings,
 )
 
-C = "/compute/v2.1"
 #: How long one RFB message may take to arrive (the guest's QEMU runs under TCG).
 READ_DEADLINE = 30.0
 
@@ -104,15 +108,7 @@ def _q35_image(http: httpx.Client) -> str:
 
 
 def _vnc_url(http: httpx.Client, server_id: str) -> str:
-    resp = http.post(
-        f"{C}/servers/{server_id}/remote-consoles",
-        json={"remote_console": {"protocol": "vnc", "type": "novnc"}},
-        headers={"OpenStack-API-Version": "compute 2.6"},
-    )
-    assert resp.status_code == 200, resp.text
-    console = resp.json()["remote_console"]
-    assert (console["protocol"], console["type"]) == ("vnc", "novnc")
-    return str(console["url"])
+    return remote_console_url(http, server_id, "vnc", "novnc")
 
 
 def _rfb_session(url: str) -> tuple[int, int, str, int]:
@@ -165,20 +161,11 @@ def test_vnc_console_of_a_real_q35_guest(served: str) -> None:  # noqa: F811
     http.headers["X-Auth-Token"] = _token(http)
     image_id = _q35_image(http)
     name = f"vnc-{uuid.uuid4().hex[:6]}"
-    resp = http.post(
-        f"{C}/servers",
-        json={"server": {"name": name, "imageRef": image_id, "flavorRef": "1", "networks": "none"}},
-        headers={"OpenStack-API-Version": "compute 2.37"},
-    )
-    assert resp.status_code == 202, resp.text
-    server_id = resp.json()["server"]["id"]
+    server_id = boot_server(http, name, image_id)
     booted = time.monotonic()
-    _wait_active(http, server_id)
+    wait_status(http, server_id, "ACTIVE")
     # With the VGA console added, init still prints to the serial one (/dev/console).
-    end = time.monotonic() + DEADLINE
-    while FINISHED not in _console_log(http, server_id):
-        assert time.monotonic() < end, f"init did not finish on ttyS0 within {DEADLINE:g} s"
-        time.sleep(0.5)
+    wait_console(http, server_id, FINISHED)
     finished_seconds = time.monotonic() - booted
 
     url = _vnc_url(http, server_id)
@@ -223,11 +210,7 @@ def test_vnc_console_of_a_real_q35_guest(served: str) -> None:  # noqa: F811
         f"screenshot {len(shot.content)} bytes PNG"
     )
 
-    assert http.delete(f"{C}/servers/{server_id}").status_code == 204
-    end = time.monotonic() + DEADLINE
-    while http.get(f"{C}/servers/{server_id}").status_code != 404:
-        assert time.monotonic() < end, "server not deleted"
-        time.sleep(0.3)
+    delete_server(http, server_id)
 
 
 def _websocket_of(base: str, novnc_url: str) -> str:

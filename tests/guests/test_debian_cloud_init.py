@@ -48,12 +48,18 @@ from kumo.guest.debian import DebianImage
 from kumo.guest.debian_register import RegisteredDebian, register_debian_image
 from kumo.guest.image import GuestImage
 from kumo.identity.service.core import Identity
+from tests.agents.guestlib import (
+    C,
+    console_output,
+    get_server,
+    qemu_settings,
+    wait_status,
+)
 from tests.conftest import issue
 from tests.guests.conftest import DEBIAN_BOOT_DEADLINE
 
 pytestmark = pytest.mark.guest
 
-C = "/compute/v2.1"
 N = "/networking/v2.0"
 #: The real cloud-init's final message (the Kumo guest's says "v. kumo").
 FINISHED = re.compile(r"Cloud-init v\. (\d[^ ]*) finished at .*?Datasource (DataSource\w+)")
@@ -208,23 +214,17 @@ def settings(
     Tests marked ``network_agent`` get the Linux network data plane too (skipped
     where it cannot run); the others get none.
     """
-    database_url = settings.database_url or ""
-    if not database_url.startswith("sqlite"):
-        pytest.skip("the Debian guest tests run on SQLite only (one slow guest is enough)")
     networked = request.node.get_closest_marker("network_agent") is not None
     if networked and (missing := _network_agent_missing()):
         pytest.skip(f"no guest networking here ({missing}): the metadata service is unreachable")
-    (qemu_state / "guest").symlink_to(guest_image.directory)
-    return settings.model_copy(
-        update={
-            "state_dir": qemu_state,
-            "database_url": f"sqlite:///{qemu_state / 'kumo.db'}",
-            "virt_driver": "qemu",
-            "qemu_accel": accelerator.name,
-            "qemu_shutdown_timeout": 20.0,
-            "force_config_drive": False,
-            "network_agent": networked,
-        }
+    return qemu_settings(
+        settings,
+        qemu_state,
+        guest_image,
+        accelerator,
+        sqlite_only="the Debian guest tests run on SQLite only (one slow guest is enough)",
+        force_config_drive=False,
+        network_agent=networked,
     )
 
 
@@ -251,26 +251,20 @@ class Api:
         return resp.json() if resp.content else None
 
     def server(self, server_id: str) -> dict[str, Any]:
-        resp = self.client.get(f"{C}/servers/{server_id}", headers=self.headers)
-        assert resp.status_code == 200, resp.text
-        server: dict[str, Any] = resp.json()["server"]
-        return server
+        return get_server(self.client, server_id, self.headers)
 
     def console(self, server_id: str) -> str:
-        out = self.post(
-            f"{C}/servers/{server_id}/action", {"os-getConsoleOutput": {"length": None}}, 200
-        )
-        return str(out["output"])
+        return console_output(self.client, server_id, self.headers)
 
     def wait_active(self, server_id: str) -> dict[str, Any]:
-        end = time.monotonic() + DEBIAN_BOOT_DEADLINE
-        while True:
-            server = self.server(server_id)
-            assert server["status"] != "ERROR", server.get("fault", server)
-            if server["status"] == "ACTIVE" and server.get("OS-EXT-STS:task_state") is None:
-                return server
-            assert time.monotonic() < end, f"not ACTIVE within {DEBIAN_BOOT_DEADLINE:g} s"
-            time.sleep(1.0)
+        return wait_status(
+            self.client,
+            server_id,
+            "ACTIVE",
+            self.headers,
+            deadline=DEBIAN_BOOT_DEADLINE,
+            every=1.0,
+        )
 
 
 @pytest.fixture

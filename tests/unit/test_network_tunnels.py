@@ -58,9 +58,14 @@ def test_peers_only_when_the_network_spans_hosts() -> None:
 
 
 def test_compute_host_reports_only_the_l2_agent_with_its_tunnel_ip() -> None:
-    compute = configurations(None, network_node=False, tunneling_ip="10.254.1.2")
+    guest = {"device_owner": "compute:nova", "network_id": "n"}
+    state = DesiredState(
+        ports=[{**guest, "binding:host_id": "h2"}, {**guest, "binding:host_id": "h1"}]
+    )
+    compute = configurations(state, network_node=False, tunneling_ip="10.254.1.2", host="h2")
     assert list(compute) == ["Linux bridge agent"]
     assert compute["Linux bridge agent"]["tunneling_ip"] == "10.254.1.2"
+    assert compute["Linux bridge agent"]["devices"] == 1
     node = configurations(None)
     assert {"DHCP agent", "L3 agent", "Metadata agent", "Linux bridge agent"} == set(node)
     assert "tunneling_ip" not in node["Linux bridge agent"]

@@ -236,7 +236,9 @@ def render(
         # tempest creates (and deletes) a project and users per test class.
         # tempest_roles stays unset: it would be granted to every user and break reader tests.
         "use_dynamic_credentials": "true",
-        "create_isolated_networks": "false",
+        # tempest's (and devstack's) default: every test project gets its own network,
+        # subnet and router to the public network, as on a real cloud.
+        "create_isolated_networks": "true",
         "admin_username": access.username,
         "admin_password": access.password,
         "admin_project_name": access.project_name,

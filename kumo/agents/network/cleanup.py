@@ -14,15 +14,11 @@ whose pid files lie under the state directory.
 
 from __future__ import annotations
 
-import contextlib
 import logging
-import os
-import signal
-import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kumo.agents.network import ownership
+from kumo.agents.network import dnsmasq_process, ownership
 from kumo.agents.network.linux import ip, names, nft
 from kumo.agents.network.linux.cmd import LinuxCommandError
 
@@ -55,13 +51,7 @@ def _kill_processes(state_dir: Path) -> list[int]:
         # Only a process that names this very pid file is ours (pids get reused).
         if str(pidfile).encode() not in cmdline:
             continue
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.02)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        dnsmasq_process.terminate(pid)
         pidfile.unlink(missing_ok=True)
         killed.append(pid)
     return killed

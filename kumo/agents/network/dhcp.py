@@ -16,16 +16,14 @@ the lease file is kept, so clients keep their leases.
 
 from __future__ import annotations
 
-import contextlib
 import ipaddress
 import os
 import re
 import signal
 import subprocess
-import time
 from pathlib import Path
 
-from kumo.agents.network import router_advert
+from kumo.agents.network import dnsmasq_process, router_advert
 from kumo.agents.network.linux import ip, names
 from kumo.agents.network.linux.cmd import in_namespace
 from kumo.agents.network.state import DHCP_OWNER, DesiredState, Resource
@@ -240,12 +238,7 @@ class DhcpServer:
 
     def pid(self) -> int | None:
         """The running dnsmasq's pid (checked against its command line), or None."""
-        try:
-            pid = int(self.pidfile.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            return None
-        return pid if str(self.pidfile).encode() in cmdline else None
+        return dnsmasq_process.running_pid(self.pidfile)
 
     def sync(self, state: DesiredState, port: Resource) -> bool:
         """Make namespace, port, files and process match ``state``; True if anything changed."""
@@ -283,28 +276,49 @@ class DhcpServer:
         # has handed out a lease, so by default a change restarts it; the lease file
         # stays, so clients keep their leases either way.
         self.stop()
+        # A lease dnsmasq still holds for an address the API gave another port (the old
+        # port was deleted) would make it refuse the new port's MAC: Neutron releases it
+        # with dhcp_release; here the stopped server's lease file forgets it.
+        prune_leases(self.leasefile, self.hostsfile.read_text())
         subprocess.run(in_namespace(argv, self.namespace), check=True, timeout=30)
         self.cmdfile.write_text(repr(argv))
         return True
 
     def stop(self) -> None:
         """Stop dnsmasq (if running) and wait for it briefly."""
-        pid = self.pid()
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.02)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        dnsmasq_process.stop(self.pidfile)
 
     def remove(self) -> None:
         """Stop dnsmasq and delete the namespace and the host end of its port."""
         self.stop()
         ip.delete_namespace(self.namespace)
         self.cmdfile.unlink(missing_ok=True)
+
+
+def prune_leases(leasefile: Path, hosts: str) -> bool:
+    """Drop IPv4 leases whose MAC and address no longer pair in ``hosts``; True if any went.
+
+    Lines of the lease file: ``expiry mac ip hostname client-id`` for IPv4; the
+    ``duid`` line and the IPv6 lines (``expiry iaid ip ...``) are kept as they are.
+    """
+    if not leasefile.exists():
+        return False
+    pairs = set()
+    for line in hosts.splitlines():
+        fields = line.split(",")
+        if len(fields) >= 2:
+            pairs.add((fields[0].lower(), fields[-1].strip("[]")))
+    kept, dropped = [], False
+    for line in leasefile.read_text().splitlines():
+        fields = line.split()
+        mac = fields[1].lower() if len(fields) >= 3 else ""
+        if re.fullmatch(r"[0-9a-f]{2}(:[0-9a-f]{2}){5}", mac) and (mac, fields[2]) not in pairs:
+            dropped = True
+            continue
+        kept.append(line)
+    if dropped:
+        _write_if_changed(leasefile, "".join(f"{line}\n" for line in kept))
+    return dropped
 
 
 def _write_if_changed(path: Path, text: str) -> bool:

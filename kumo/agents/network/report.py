@@ -28,15 +28,21 @@ def configurations(
     metadata_url: str = "",
     network_node: bool = True,
     tunneling_ip: str | None = None,
+    host: str = "",
 ) -> dict[str, dict[str, Any]]:
     """Per agent type, what Neutron's agent of that type reports about its work.
 
     A compute-only host (not ``network_node``) runs only the Linux bridge agent.
     ``tunneling_ip`` is the host's VXLAN endpoint, which the other hosts tunnel to.
+    A compute host counts the guest ports bound to it (``host``), the network node
+    every guest port (it serves their networks).
     """
     state = state or DesiredState()
+    guests = [p for p in state.ports if is_guest_port(p)]
+    if not network_node:
+        guests = [p for p in guests if p.get("binding:host_id") == host]
     bridge_agent: dict[str, Any] = {
-        "devices": sum(1 for p in state.ports if is_guest_port(p)),
+        "devices": len(guests),
         "bridge_mappings": {},
         "interface_mappings": {},
         "tunnel_types": ["vxlan"],
@@ -108,6 +114,7 @@ class Heartbeat:
             metadata_url=self.metadata_url,
             network_node=self.network_node,
             tunneling_ip=self.tunneling_ip,
+            host=self.host,
         )
         for agent_type, config in configs.items():
             body = {

@@ -19,16 +19,14 @@ from __future__ import annotations
 import contextlib
 import ipaddress
 import logging
-import os
 import re
-import signal
 import subprocess
 import sys
 import textwrap
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
+from kumo.agents.network import dnsmasq_process
 from kumo.agents.network.linux import ip, names
 from kumo.agents.network.linux.cmd import in_namespace
 from kumo.agents.network.state import ROUTER_INTERFACE_OWNERS, DesiredState, Resource
@@ -146,12 +144,7 @@ class RouterAdvertiser:
 
     def pid(self) -> int | None:
         """The running daemon's pid (checked against its command line), or None."""
-        try:
-            pid = int(self.pidfile.read_text().strip())
-            cmdline = Path(f"/proc/{pid}/cmdline").read_bytes()
-        except (OSError, ValueError):
-            return None
-        return pid if str(self.pidfile).encode() in cmdline else None
+        return dnsmasq_process.running_pid(self.pidfile)
 
     def advertised(self, device: str, ns: str) -> bool:
         """Whether the last started daemon advertised on ``device``.
@@ -207,16 +200,7 @@ class RouterAdvertiser:
 
     def stop(self) -> None:
         """Stop the daemon (if running) and wait for it briefly."""
-        pid = self.pid()
-        if pid is None:
-            return
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGTERM)
-        deadline = time.monotonic() + 5
-        while time.monotonic() < deadline and Path(f"/proc/{pid}").exists():
-            time.sleep(0.02)
-        with contextlib.suppress(ProcessLookupError):
-            os.kill(pid, signal.SIGKILL)
+        dnsmasq_process.stop(self.pidfile)
 
     def forget(self) -> None:
         """Delete the daemon's files (after :meth:`stop`)."""

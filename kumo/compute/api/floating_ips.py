@@ -18,7 +18,13 @@ from kumo.common.api import Authz, AuthzDep, route
 from kumo.common.context import RequestContext
 from kumo.common.errors import BadRequest, Conflict, Forbidden, KumoError, NotFound, OverQuota
 from kumo.common.microversion import Version
-from kumo.compute.api.network_proxy_common import json_body, proxy, proxy_version
+from kumo.compute.api.network_proxy_common import (
+    admit,
+    json_body,
+    open_proxy,
+    proxy,
+    proxy_version,
+)
 from kumo.compute.api.server_action_base import Call
 from kumo.compute.api.server_common import load_server, target
 from kumo.compute.db.instances import Instance
@@ -45,9 +51,7 @@ async def _get(p: NeutronProxy, ctx: RequestContext, fip_id: str) -> dict[str, A
 @route(router, "GET", BASE, policy=FIP % "list")
 async def list_floating_ips(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """The caller's project's floating IPs."""
-    proxy_version(request)
-    authz.enforce()
-    p, ctx = proxy(request), authz.ctx
+    p, ctx = open_proxy(request, authz), authz.ctx
     pools = await _pools(p, ctx)
     fips = await p.floating_ips(ctx, {"project_id": ctx.project_id})
     return {"floating_ips": [await p.fip_view(ctx, f, pools) for f in fips]}
@@ -58,9 +62,7 @@ async def show_floating_ip(
     fip_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """One floating IP."""
-    proxy_version(request)
-    authz.enforce()
-    p = proxy(request)
+    p = open_proxy(request, authz)
     fip = await _get(p, authz.ctx, fip_id)
     return {"floating_ip": await p.fip_view(authz.ctx, fip)}
 
@@ -68,8 +70,7 @@ async def show_floating_ip(
 @route(router, "POST", BASE, policy=FIP % "create")
 async def create_floating_ip(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """Allocate a floating IP from ``pool`` (an external network's name or id)."""
-    proxy_version(request)
-    authz.enforce()
+    admit(request, authz)
     data = await json_body(request, optional=True)
     pool = data.get("pool")
     if pool is not None and not isinstance(pool, str):
@@ -102,9 +103,7 @@ async def create_floating_ip(request: Request, authz: Authz = AuthzDep) -> dict[
 @route(router, "DELETE", BASE + "/{fip_id}", policy=FIP % "delete", status_code=202)
 async def delete_floating_ip(fip_id: str, request: Request, authz: Authz = AuthzDep) -> Response:
     """Release a floating IP (disassociating it first, which Neutron does in one go)."""
-    proxy_version(request)
-    authz.enforce()
-    p = proxy(request)
+    p = open_proxy(request, authz)
     fip = await _get(p, authz.ctx, fip_id)
     try:
         await p.call(authz.ctx, "DELETE", f"/floatingips/{fip['id']}")
@@ -116,8 +115,7 @@ async def delete_floating_ip(fip_id: str, request: Request, authz: Authz = Authz
 @route(router, "GET", "/v2.1/os-floating-ip-pools", policy="os_compute_api:os-floating-ip-pools")
 async def list_floating_ip_pools(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """The external networks' names."""
-    proxy_version(request)
-    authz.enforce()
+    admit(request, authz)
     nets = await proxy(request).external_networks(authz.ctx)
     return {"floating_ip_pools": [{"name": str(n.get("name") or n["id"])} for n in nets]}
 

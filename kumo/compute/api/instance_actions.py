@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from kumo.common.api import Authz, AuthzDep, route, service_base
 from kumo.common.errors import BadRequest, NotFound
 from kumo.common.microversion import Version
+from kumo.compute.api.paging import after_marker, non_negative_int
 from kumo.compute.api.server_common import load_server, target
 from kumo.compute.api.server_views import host_id, naive_time
 from kumo.compute.api.versions import compute_version
@@ -74,19 +75,9 @@ def list_instance_actions(
                     "The value of changes-since must be less than or equal to changes-before."
                 )
             actions = [a for a in actions if a.updated_at <= before]
-        marker = params.get("marker")
-        if marker is not None:
-            ids = [a.request_id for a in actions]
-            if marker not in ids:
-                raise BadRequest(f"Marker {marker} could not be found.")
-            actions = actions[ids.index(marker) + 1 :]
-        if "limit" in params:
-            try:
-                limit = int(params["limit"])
-            except ValueError:
-                raise BadRequest("limit param must be an integer") from None
-            if limit < 0:
-                raise BadRequest("limit param must be positive")
+        actions = after_marker(actions, [a.request_id for a in actions], params.get("marker"))
+        limit = non_negative_int(params, "limit")
+        if limit is not None:
             actions = actions[:limit]
             if actions and len(actions) == limit:
                 args = [(k, v) for k, v in params.multi_items() if k != "marker"]

@@ -9,7 +9,7 @@ Microversions: 2.23 adds ``migration_type`` and the ``migration_type`` filter; 2
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, NoReturn
 from urllib.parse import urlencode
 
 from fastapi import APIRouter, Request
@@ -17,6 +17,7 @@ from fastapi import APIRouter, Request
 from kumo.common.api import Authz, AuthzDep, route, service_base
 from kumo.common.errors import BadRequest, NotFound
 from kumo.common.microversion import Version
+from kumo.compute.api.paging import after_marker, non_negative_int
 from kumo.compute.api.server_common import load_server
 from kumo.compute.api.server_views import naive_time
 from kumo.compute.api.versions import compute_version
@@ -103,29 +104,18 @@ def list_migrations(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]
     body: dict[str, Any] = {}
     if version >= V(2, 59):
         found = _since_filters(found, params, version)
-        marker = params.get("marker")
-        if marker is not None:
-            uuids = [m.uuid for m in found]
-            if marker not in uuids:
-                raise BadRequest(f"Marker {marker} could not be found.")
-            found = found[uuids.index(marker) + 1 :]
-        if "limit" in params:
-            try:
-                limit = int(params["limit"])
-            except ValueError:
-                raise BadRequest("limit param must be an integer") from None
-            if limit < 0:
-                raise BadRequest("limit param must be positive")
-            if len(found) > limit:
-                found = found[:limit]
-                args = [(k, v) for k, v in params.multi_items() if k != "marker"]
-                args.append(("marker", found[-1].uuid if found else ""))
-                body["migrations_links"] = [
-                    {
-                        "rel": "next",
-                        "href": f"{service_base(request)}/v2.1/os-migrations?{urlencode(args)}",
-                    }
-                ]
+        found = after_marker(found, [m.uuid for m in found], params.get("marker"))
+        limit = non_negative_int(params, "limit")
+        if limit is not None and len(found) > limit:
+            found = found[:limit]
+            args = [(k, v) for k, v in params.multi_items() if k != "marker"]
+            args.append(("marker", found[-1].uuid if found else ""))
+            body["migrations_links"] = [
+                {
+                    "rel": "next",
+                    "href": f"{service_base(request)}/v2.1/os-migrations?{urlencode(args)}",
+                }
+            ]
     body["migrations"] = [_view(m, version) for m in found]
     return body
 
@@ -153,7 +143,12 @@ def list_server_migrations(
     return {"migrations": [_view(m, compute_version(request)) for m in live]}
 
 
-def _no_live_migration(request: Request, authz: Authz, server_id: str, migration_id: str) -> None:
+def _no_live_migration(
+    request: Request, authz: Authz, server_id: str, migration_id: str, since: V
+) -> NoReturn:
+    """404 for a route older than ``since``, else the server's 404 or the migration's."""
+    if compute_version(request) < since:
+        raise NotFound("The resource could not be found.")
     with request.app.state.db.reader() as s:
         load_server(s, authz, server_id)
     # Only in-progress live migrations are shown or acted on, and Kumo's hosts run none.
@@ -170,10 +165,7 @@ def show_server_migration(
     server_id: str, migration_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """An in-progress live migration of the server (2.23+): none exist, so 404."""
-    if compute_version(request) < V(2, 23):
-        raise NotFound("The resource could not be found.")
-    _no_live_migration(request, authz, server_id, migration_id)
-    return {}
+    _no_live_migration(request, authz, server_id, migration_id, V(2, 23))
 
 
 @route(
@@ -186,10 +178,7 @@ def force_complete_migration(
     server_id: str, migration_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """Force a live migration to complete (2.22+): there is none to force, so 404."""
-    if compute_version(request) < V(2, 22):
-        raise NotFound("The resource could not be found.")
-    _no_live_migration(request, authz, server_id, migration_id)
-    return {}
+    _no_live_migration(request, authz, server_id, migration_id, V(2, 22))
 
 
 @route(
@@ -203,7 +192,4 @@ def abort_migration(
     server_id: str, migration_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """Abort a live migration (2.24+): there is none to abort, so 404."""
-    if compute_version(request) < V(2, 24):
-        raise NotFound("The resource could not be found.")
-    _no_live_migration(request, authz, server_id, migration_id)
-    return {}
+    _no_live_migration(request, authz, server_id, migration_id, V(2, 24))

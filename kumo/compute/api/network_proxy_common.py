@@ -7,6 +7,7 @@ from typing import Any
 
 from fastapi import Request
 
+from kumo.common.api import Authz
 from kumo.common.errors import BadRequest, NotFound
 from kumo.common.microversion import Version
 from kumo.compute.api.versions import compute_version
@@ -28,6 +29,18 @@ def proxy_version(request: Request, last: Version = Version(2, 35)) -> None:
     """404 above ``last``: Nova removed the proxies at 2.36 (2.44 for the FIP actions)."""
     if compute_version(request) > last:
         raise NotFound("The resource could not be found.")
+
+
+def admit(request: Request, authz: Authz) -> None:
+    """What every proxy route checks first: the microversion (404), then the policy (403)."""
+    proxy_version(request)
+    authz.enforce()
+
+
+def open_proxy(request: Request, authz: Authz) -> NeutronProxy:
+    """:func:`admit` the call, then the networking API client to serve it with."""
+    admit(request, authz)
+    return proxy(request)
 
 
 async def json_body(request: Request, *, optional: bool = False) -> dict[str, Any]:

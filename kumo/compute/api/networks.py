@@ -15,7 +15,7 @@ from fastapi import APIRouter, Request
 
 from kumo.common.api import Authz, AuthzDep, route
 from kumo.common.errors import Gone, NotFound
-from kumo.compute.api.network_proxy_common import proxy, proxy_version
+from kumo.compute.api.network_proxy_common import admit, open_proxy, proxy
 from kumo.compute.api.server_common import is_admin
 
 router = APIRouter()
@@ -43,11 +43,19 @@ def _network_view(net: dict[str, Any], admin: bool) -> dict[str, Any]:
 @route(router, "GET", NETS, policy="os_compute_api:os-networks:list")
 async def list_networks(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """Every network the caller can see."""
-    proxy_version(request)
-    authz.enforce()
+    admit(request, authz)
     nets = await proxy(request).networks(authz.ctx, {})
     admin = is_admin(authz)
     return {"networks": [_network_view(n, admin) for n in nets]}
+
+
+async def _get_network(request: Request, authz: Authz, network_id: str) -> dict[str, Any]:
+    """The network after the proxy checks; Nova's 404 text when the caller cannot see it."""
+    p = open_proxy(request, authz)
+    try:
+        return await p.network(authz.ctx, network_id)
+    except NotFound:
+        raise NotFound("Network not found") from None
 
 
 @route(router, "GET", NETS + "/{network_id}", policy="os_compute_api:os-networks:view")
@@ -55,18 +63,12 @@ async def show_network(
     network_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """One network."""
-    proxy_version(request)
-    authz.enforce()
-    try:
-        net = await proxy(request).network(authz.ctx, network_id)
-    except NotFound:
-        raise NotFound("Network not found") from None
+    net = await _get_network(request, authz, network_id)
     return {"network": _network_view(net, is_admin(authz))}
 
 
 def _gone(request: Request, authz: Authz) -> None:
-    proxy_version(request)
-    authz.enforce()
+    admit(request, authz)
     raise Gone(GONE)
 
 
@@ -102,9 +104,7 @@ async def _tenant_view(request: Request, authz: Authz, net: dict[str, Any]) -> d
 @route(router, "GET", TENANT, policy="os_compute_api:os-tenant-networks:list")
 async def list_tenant_networks(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """The caller's project's networks and the shared ones."""
-    proxy_version(request)
-    authz.enforce()
-    p, ctx = proxy(request), authz.ctx
+    p, ctx = open_proxy(request, authz), authz.ctx
     own = await p.networks(ctx, {"project_id": ctx.project_id})
     shared = await p.networks(ctx, {"shared": "true"})
     seen: set[str] = set()
@@ -121,12 +121,7 @@ async def show_tenant_network(
     network_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """One network the caller can see."""
-    proxy_version(request)
-    authz.enforce()
-    try:
-        net = await proxy(request).network(authz.ctx, network_id)
-    except NotFound:
-        raise NotFound("Network not found") from None
+    net = await _get_network(request, authz, network_id)
     return {"network": await _tenant_view(request, authz, net)}
 
 

@@ -26,7 +26,14 @@ from kumo.common.errors import (
     NotFound,
     OverQuota,
 )
-from kumo.compute.api.network_proxy_common import json_body, proxy, proxy_version
+from kumo.compute.api.network_proxy_common import (
+    admit,
+    json_body,
+    open_proxy,
+    proxy,
+    proxy_version,
+)
+from kumo.compute.api.paging import non_negative_int
 from kumo.compute.api.server_common import is_admin, load_server
 from kumo.compute.service.network_proxy import RULE_PROTOCOLS, NeutronProxy, is_uuid, valid_cidr
 
@@ -137,15 +144,19 @@ def _body_object(data: dict[str, Any], key: str) -> dict[str, Any]:
     return value
 
 
+async def _group_body(request: Request) -> dict[str, Any]:
+    """The ``name`` and ``description`` of a create or update body, checked."""
+    data = _body_object(await json_body(request), "security_group")
+    return {"name": _property(data, "name"), "description": _property(data, "description")}
+
+
 # --- security groups ----------------------------------------------------------
 
 
 @route(router, "GET", BASE, policy=SG % "get")
 async def list_security_groups(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """The project's groups (every project's for admins with ``all_tenants``)."""
-    proxy_version(request)
-    authz.enforce()
-    p, ctx = proxy(request), authz.ctx
+    p, ctx = open_proxy(request, authz), authz.ctx
     params: dict[str, Any] = {}
     if not ("all_tenants" in request.query_params and is_admin(authz)):
         params["project_id"] = ctx.project_id
@@ -159,16 +170,8 @@ async def list_security_groups(request: Request, authz: Authz = AuthzDep) -> dic
 
 
 def _int_param(request: Request, name: str, default: int) -> int:
-    raw = request.query_params.get(name)
-    if raw is None:
-        return default
-    try:
-        value = int(raw)
-    except ValueError:
-        raise BadRequest(f"{name} param must be an integer") from None
-    if value < 0:
-        raise BadRequest(f"{name} param must be positive")
-    return value
+    value = non_negative_int(request.query_params, name)
+    return default if value is None else value
 
 
 @route(router, "GET", BASE + "/{group_id}", policy=SG % "show")
@@ -176,9 +179,7 @@ async def show_security_group(
     group_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """One group with its ingress rules."""
-    proxy_version(request)
-    authz.enforce()
-    p = proxy(request)
+    p = open_proxy(request, authz)
     group = await _get_group(p, authz.ctx, group_id)
     return {"security_group": await _group_view(p, authz.ctx, group)}
 
@@ -186,10 +187,8 @@ async def show_security_group(
 @route(router, "POST", BASE, policy=SG % "create")
 async def create_security_group(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """A new group in the caller's project (Neutron adds its default egress rules)."""
-    proxy_version(request)
-    authz.enforce()
-    data = _body_object(await json_body(request), "security_group")
-    body = {"name": _property(data, "name"), "description": _property(data, "description")}
+    admit(request, authz)
+    body = await _group_body(request)
     p = proxy(request)
     try:
         created = await p.call(authz.ctx, "POST", "/security-groups", json={"security_group": body})
@@ -206,12 +205,9 @@ async def update_security_group(
     group_id: str, request: Request, authz: Authz = AuthzDep
 ) -> dict[str, Any]:
     """Rename a group or change its description."""
-    proxy_version(request)
-    authz.enforce()
-    p = proxy(request)
+    p = open_proxy(request, authz)
     group = await _get_group(p, authz.ctx, group_id)
-    data = _body_object(await json_body(request), "security_group")
-    body = {"name": _property(data, "name"), "description": _property(data, "description")}
+    body = await _group_body(request)
     try:
         updated = await p.call(
             authz.ctx, "PUT", f"/security-groups/{group['id']}", json={"security_group": body}
@@ -226,8 +222,7 @@ async def update_security_group(
 @route(router, "DELETE", BASE + "/", policy=SG % "delete", status_code=202)
 async def delete_security_group_without_id(request: Request, authz: Authz = AuthzDep) -> Response:
     """No group named: 404, as Nova's router answers (not 405)."""
-    proxy_version(request)
-    authz.enforce()
+    admit(request, authz)
     raise NotFound("The resource could not be found.")
 
 
@@ -236,9 +231,7 @@ async def delete_security_group(
     group_id: str, request: Request, authz: Authz = AuthzDep
 ) -> Response:
     """Delete a group; one still used by a port (or ``default``) is 400, as in Nova."""
-    proxy_version(request)
-    authz.enforce()
-    p = proxy(request)
+    p = open_proxy(request, authz)
     group = await _get_group(p, authz.ctx, group_id)
     try:
         await p.call(authz.ctx, "DELETE", f"/security-groups/{group['id']}")
@@ -334,9 +327,7 @@ def _exists(group: dict[str, Any], new: dict[str, Any]) -> bool:
 @route(router, "POST", RULES_BASE, policy=SG % "rule:create")
 async def create_security_group_rule(request: Request, authz: Authz = AuthzDep) -> dict[str, Any]:
     """An ingress rule in a group: a CIDR or a source group, a protocol and ports."""
-    proxy_version(request)
-    authz.enforce()
-    p, ctx = proxy(request), authz.ctx
+    p, ctx = open_proxy(request, authz), authz.ctx
     sg_rule = _body_object(await json_body(request), "security_group_rule")
     parent_id = sg_rule.get("parent_group_id")
     if not isinstance(parent_id, str):
@@ -393,8 +384,7 @@ async def delete_security_group_rule(
     rule_id: str, request: Request, authz: Authz = AuthzDep
 ) -> Response:
     """Delete one rule."""
-    proxy_version(request)
-    authz.enforce()
+    admit(request, authz)
     if not is_uuid(rule_id):
         raise BadRequest("Security group id should be uuid")
     p = proxy(request)

@@ -30,7 +30,7 @@ import socket
 import subprocess
 import time
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -46,13 +46,21 @@ from kumo.compute.service.flavors import bootstrap_flavors
 from kumo.guest.image import GuestImage
 from kumo.guest.register import GUEST_IMAGE_ID, register_guest_image
 from kumo.identity.service.core import Identity
+from tests.agents.guestlib import (
+    FINISHED,
+    C,
+    boot_server,
+    console_output,
+    get_server,
+    qemu_settings,
+    server_action,
+    wait_for,
+)
 from tests.conftest import issue
 
 pytestmark = pytest.mark.guest
 
-C = "/compute/v2.1"
 N = "/networking/v2.0"
-FINISHED = "Cloud-init v. kumo finished at"
 BANNER = "SSH-2.0-dropbear"
 #: Boot deadline for one TCG guest on a loaded 2-core machine.
 BOOT_DEADLINE = float(os.environ.get("KUMO_GUEST_BOOT_DEADLINE", "300"))
@@ -69,21 +77,16 @@ def settings(
     netroot: None,
 ) -> Settings:
     """QEMU driver and network agent on a short state dir (unix socket paths)."""
-    database_url = settings.database_url or ""
-    if not database_url.startswith("sqlite"):
-        # The data plane does not depend on the database; one real guest is enough.
-        pytest.skip("the real-guest network test runs on SQLite only")
-    (qemu_state / "guest").symlink_to(guest_image.directory)
-    return settings.model_copy(
-        update={
-            "state_dir": qemu_state,
-            "database_url": f"sqlite:///{qemu_state / 'kumo.db'}",
-            "virt_driver": "qemu",
-            "qemu_accel": accelerator.name,
-            "qemu_shutdown_timeout": 10.0,
-            "network_agent": True,
-            "force_config_drive": False,
-        }
+    # The data plane does not depend on the database; one real guest is enough.
+    return qemu_settings(
+        settings,
+        qemu_state,
+        guest_image,
+        accelerator,
+        sqlite_only="the real-guest network test runs on SQLite only",
+        qemu_shutdown_timeout=10.0,
+        network_agent=True,
+        force_config_drive=False,
     )
 
 
@@ -133,23 +136,13 @@ class Api:
         assert resp.status_code == 204, resp.text
 
     def server(self, server_id: str) -> dict[str, Any]:
-        resp = self.client.get(f"{C}/servers/{server_id}", headers=self.headers)
-        assert resp.status_code == 200, resp.text
-        server: dict[str, Any] = resp.json()["server"]
-        return server
+        return get_server(self.client, server_id, self.headers)
 
     def action(self, server_id: str, body: dict[str, Any]) -> None:
-        resp = self.client.post(f"{C}/servers/{server_id}/action", json=body, headers=self.headers)
-        assert resp.status_code == 202, resp.text
+        server_action(self.client, server_id, body, self.headers, codes=(202,))
 
     def console(self, server_id: str) -> str:
-        resp = self.client.post(
-            f"{C}/servers/{server_id}/action",
-            json={"os-getConsoleOutput": {"length": None}},
-            headers=self.headers,
-        )
-        assert resp.status_code == 200, resp.text
-        return str(resp.json()["output"])
+        return console_output(self.client, server_id, self.headers)
 
 
 def banner(address: str, connect_timeout: float = 0.3, read_timeout: float = 5.0) -> str:
@@ -182,16 +175,6 @@ def pings(address: str, size: int = 56) -> bool:
     return done.returncode == 0
 
 
-def wait_for(what: str, check: Callable[[], bool], deadline: float, every: float = 0.1) -> float:
-    """Poll ``check`` until true; the seconds it took (AssertionError after ``deadline``)."""
-    started = time.monotonic()
-    while not check():
-        if time.monotonic() - started > deadline:
-            raise AssertionError(f"{what}: not within {deadline:g} s")
-        time.sleep(every)
-    return time.monotonic() - started
-
-
 def _keypair(api: Api, directory: Path, name: str) -> Path:
     """A keypair in the API; the private key's path."""
     key = directory / "id_ed25519"
@@ -207,6 +190,21 @@ def _keypair(api: Api, directory: Path, name: str) -> Path:
     )
     assert resp.status_code in (200, 201), resp.text
     return key
+
+
+def _ssh_rule(api: Api, group_id: str, **extra: Any) -> dict[str, Any]:
+    """An ingress IPv4 tcp/22 rule in the group."""
+    return api.create(
+        "security-group-rules",
+        "security_group_rule",
+        security_group_id=group_id,
+        direction="ingress",
+        ethertype="IPv4",
+        protocol="tcp",
+        port_range_min=22,
+        port_range_max=22,
+        **extra,
+    )
 
 
 def ssh(key: Path, address: str, command: str, timeout: float = 60) -> bytes:
@@ -257,17 +255,7 @@ def test_guest_gets_dhcp_metadata_floating_ip_and_security_groups(
 
     # A security group allowing SSH and ICMP in; the port and its floating IP exist first.
     sg = api.create("security-groups", "security_group", name=f"ssh-{tag}")
-    ssh_rule = api.create(
-        "security-group-rules",
-        "security_group_rule",
-        security_group_id=sg["id"],
-        direction="ingress",
-        ethertype="IPv4",
-        protocol="tcp",
-        port_range_min=22,
-        port_range_max=22,
-        remote_ip_prefix="0.0.0.0/0",
-    )
+    ssh_rule = _ssh_rule(api, sg["id"], remote_ip_prefix="0.0.0.0/0")
     api.create(
         "security-group-rules",
         "security_group_rule",
@@ -286,22 +274,15 @@ def test_guest_gets_dhcp_metadata_floating_ip_and_security_groups(
     # Boot: no config drive, so the guest must find the metadata service.
     name = f"netguest-{tag}"
     started = time.monotonic()
-    resp = net_cloud.post(
-        f"{C}/servers",
-        json={
-            "server": {
-                "name": name,
-                "imageRef": GUEST_IMAGE_ID,
-                "flavorRef": "1",
-                "networks": [{"port": port["id"]}],
-                "config_drive": False,
-                "key_name": f"key-{tag}",
-            }
-        },
-        headers={**api.headers, "OpenStack-API-Version": "compute 2.37"},
+    server_id = boot_server(
+        net_cloud,
+        name,
+        GUEST_IMAGE_ID,
+        api.headers,
+        networks=[{"port": port["id"]}],
+        config_drive=False,
+        key_name=f"key-{tag}",
     )
-    assert resp.status_code == 202, resp.text
-    server_id = resp.json()["server"]["id"]
 
     def active() -> bool:
         server = api.server(server_id)
@@ -349,6 +330,7 @@ def test_guest_gets_dhcp_metadata_floating_ip_and_security_groups(
     # Full-size packets both ways: the guest's reply (1500 bytes on a 1500-byte NIC) must
     # fit the network's MTU, which it learnt by DHCP, or the bridge drops it silently.
     assert net["mtu"] < 1500
+    assert f"DHCP lease {fixed_ip}/24 mtu {net['mtu']}" in console, console[-3000:]
     assert pings(fip_address, size=1472)
     # The key came by the metadata service too; full-size TCP segments from the guest
     # (DF set: nothing fragments them) cross the network.
@@ -367,16 +349,7 @@ def test_guest_gets_dhcp_metadata_floating_ip_and_security_groups(
     assert time.monotonic() - removed < CHANGE_DEADLINE + 15
 
     # The rule back: the banner answers again.
-    ssh_rule = api.create(
-        "security-group-rules",
-        "security_group_rule",
-        security_group_id=sg["id"],
-        direction="ingress",
-        ethertype="IPv4",
-        protocol="tcp",
-        port_range_min=22,
-        port_range_max=22,
-    )
+    ssh_rule = _ssh_rule(api, sg["id"])
     rule_to_banner = wait_for("SSH after the rule", lambda: answers(fip_address), CHANGE_DEADLINE)
 
     # Floating IP: disassociated, nothing answers; associated again, the banner comes back.

@@ -10,28 +10,25 @@ from __future__ import annotations
 import socket
 import threading
 import uuid
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from types import SimpleNamespace
 from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
-from fastapi.testclient import TestClient
 
-from kumo.app import build_app
 from kumo.common.bus import RemoteError
 from kumo.common.config import Settings
 from kumo.common.policy import Enforcer
 from kumo.compute import policies, states
 from kumo.compute.consoles import SECRET_FILE, ConsoleTokens, InvalidConsoleToken, console_tokens
-from kumo.compute.runtime import find_runtime
 from kumo.compute.service import servers as servers_service
-from kumo.compute.service.flavors import bootstrap_flavors
-from kumo.identity.service.core import Identity
 from tests.api.compute._servers import FAKE_HOST, ServersCloud
-from tests.conftest import issue
-from tests.functional.compute.conftest import Cloud
+from tests.functional.compute.conftest import (  # noqa: F401 (make_cloud: a fixture)
+    Cloud,
+    make_cloud,
+)
 
 SERIAL = {"remote_console": {"protocol": "serial", "type": "serial"}}
 WS_PREFIX = "ws://127.0.0.1:8780/compute/serial-console/?token="
@@ -359,24 +356,34 @@ class FakeConsole:
         self.server.close()
 
 
-@pytest.fixture
-def console_server(servers_cloud: ServersCloud) -> Iterator[FakeConsole]:
-    """A fake console socket that the compute RPC names for every server."""
-    path = Path(f"/tmp/kc-{uuid.uuid4().hex[:8]}.sock")
+def _serve_fake_console(
+    servers_cloud: ServersCloud, rpc_method: str, prefix: str
+) -> Iterator[FakeConsole]:
+    """A :class:`FakeConsole` that the compute RPC ``rpc_method`` names for every server.
+
+    The servers the RPC was asked about are recorded in the fake's ``asked``.
+    """
+    path = Path(f"/tmp/{prefix}-{uuid.uuid4().hex[:8]}.sock")
     fake = FakeConsole(path)
     asked: list[str] = []
 
-    async def serial_console(host: str, instance_uuid: str) -> dict[str, Any]:
+    async def console(host: str, instance_uuid: str) -> dict[str, Any]:
         asked.append(instance_uuid)
         return {"host": host, "port": None, "internal_access_path": str(path)}
 
-    servers_cloud.rpc.serial_console = serial_console  # type: ignore[attr-defined]
+    setattr(servers_cloud.rpc, rpc_method, console)
     fake.asked = asked  # type: ignore[attr-defined]
     try:
         yield fake
     finally:
         fake.close()
         path.unlink(missing_ok=True)
+
+
+@pytest.fixture
+def console_server(servers_cloud: ServersCloud) -> Iterator[FakeConsole]:
+    """A fake console socket that the compute RPC names for every server."""
+    yield from _serve_fake_console(servers_cloud, "serial_console", "kc")
 
 
 def test_websocket_pipes_bytes_both_ways(
@@ -496,22 +503,9 @@ def test_a_console_the_host_cannot_give_closes_with_its_reason(
 
 
 @pytest.fixture
-def fake_cloud(ident: Identity) -> Iterator[Cloud]:
+def fake_cloud(make_cloud: Callable[..., Any]) -> Iterator[Cloud]:  # noqa: F811
     """Every service plus scheduler, conductor and one compute agent on the fake driver."""
-    settings = ident.settings.model_copy(
-        update={
-            "virt_driver": "fake",
-            "compute_host": "fake",
-            "bus_topic_prefix": f"t{uuid.uuid4().hex[:8]}.",
-        }
-    )
-    bootstrap_flavors(ident.db)
-    app = build_app(settings, ident.db)
-    with TestClient(app, base_url="http://127.0.0.1:8780") as client:
-        runtime = find_runtime(app)
-        assert runtime is not None
-        cloud = Cloud(client, runtime, ident.db, issue(client))
-        cloud.run(runtime.ensure_registered)
+    with make_cloud() as cloud:
         yield cloud
 
 
@@ -570,21 +564,7 @@ def _novnc_websocket(url: str) -> str:
 @pytest.fixture
 def vnc_server(servers_cloud: ServersCloud) -> Iterator[FakeConsole]:
     """A fake VNC socket that the compute RPC names for every server (serial: none)."""
-    path = Path(f"/tmp/kv-{uuid.uuid4().hex[:8]}.sock")
-    fake = FakeConsole(path)
-    asked: list[str] = []
-
-    async def vnc_console(host: str, instance_uuid: str) -> dict[str, Any]:
-        asked.append(instance_uuid)
-        return {"host": host, "port": None, "internal_access_path": str(path)}
-
-    servers_cloud.rpc.vnc_console = vnc_console  # type: ignore[attr-defined]
-    fake.asked = asked  # type: ignore[attr-defined]
-    try:
-        yield fake
-    finally:
-        fake.close()
-        path.unlink(missing_ok=True)
+    yield from _serve_fake_console(servers_cloud, "vnc_console", "kv")
 
 
 def test_vnc_console_url_is_novncs_page_with_the_websocket_path(

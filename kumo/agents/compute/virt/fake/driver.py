@@ -86,8 +86,17 @@ class FakeDriver(VirtDriver):
     async def spawn(self, guest: GuestSpec) -> None:
         """Record the guest as running (no guest is started)."""
         self._check("spawn")
+        # A few lines, each saying what this is: clients (tempest's console tests among
+        # them) page through console output by line count.
         self.guests[guest.uuid] = _FakeGuest(
-            spec=guest, console=[f"[fake] {guest.name} ({guest.uuid}) booted; no guest runs"]
+            spec=guest,
+            console=[
+                f"[fake] {guest.name} ({guest.uuid}) booted; no guest runs",
+                f"[fake] host {self.host} runs Kumo's FAKE virt driver (for scale tests)",
+                f"[fake] flavor: {guest.vcpus} vCPU, {guest.memory_mb} MiB, {guest.root_gb} GiB",
+                f"[fake] ports: {len(guest.ports)}; no kernel, no init, no network traffic",
+                "[fake] the server's actions are listed below as they happen",
+            ],
         )
         log.debug("fake driver on %s: spawned %s (no guest runs)", self.host, guest.uuid)
 
