@@ -31,7 +31,17 @@ def git_revision() -> str:
         return "unknown (git not available)"
     if done.returncode != 0:
         return "unknown (no commit yet)"
-    return done.stdout.strip()
+    # Figures from a tree that differs from the commit must say so.
+    status = subprocess.run(
+        ["git", "status", "--porcelain", "--untracked-files=no"],
+        cwd=REPO,
+        capture_output=True,
+        text=True,
+        timeout=10,
+        check=False,
+    )
+    dirty = " + uncommitted changes" if status.stdout.strip() else ""
+    return done.stdout.strip() + dirty
 
 
 def _cpu_model() -> str:

@@ -98,6 +98,14 @@ def token(origin: str, user: str, password: str, project: str) -> str:
     return resp.headers["X-Subject-Token"]
 
 
+def fresh_tokens(live: Live) -> dict[str, str]:
+    """New admin and demo tokens (after a fuzzer revoked the old ones)."""
+    return {
+        "admin": token(live.origin, "admin", live.password, "admin"),
+        "demo": token(live.origin, "demo", live.password, "demo"),
+    }
+
+
 def start() -> Live:
     """A fresh cloud, with admin and demo tokens."""
     password = secrets.token_urlsafe(12)
@@ -105,8 +113,7 @@ def start() -> Live:
     parts = urlsplit(cloud.access.auth_url)
     live = Live(cloud, f"{parts.scheme}://{parts.netloc}", password)
     try:
-        live.tokens["admin"] = token(live.origin, "admin", password, "admin")
-        live.tokens["demo"] = token(live.origin, "demo", password, "demo")
+        live.tokens |= fresh_tokens(live)
     except BaseException:
         live.stop()
         raise

@@ -185,6 +185,7 @@ def update_flavor(
     BASE + "/{flavor_id}",
     policy="os_compute_api:os-flavor-manage:delete",
     status_code=202,
+    response_class=Response,  # 202 with no body (the document said JSON: `make fuzz`)
 )
 def delete_flavor(flavor_id: str, request: Request, authz: Authz = AuthzDep) -> Response:
     """Delete a flavor (admin)."""

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 from sqlalchemy import delete, select
@@ -111,7 +112,8 @@ def add_tag(server_id: str, tag: str, request: Request, authz: Authz = AuthzDep)
         if len(existing) >= MAX_TAGS:
             raise BadRequest(f"The number of tags exceeded the per-server limit {MAX_TAGS}")
         s.add(InstanceTag(instance_uuid=instance.uuid, tag=tag))
-    location = f"{service_base(request)}/v2.1/servers/{server_id}/tags/{tag}"
+    # Header values are Latin-1: a tag may hold any character, so it is percent-encoded.
+    location = f"{service_base(request)}/v2.1/servers/{quote(server_id)}/tags/{quote(tag)}"
     return Response(status_code=201, headers={"Location": location})
 
 

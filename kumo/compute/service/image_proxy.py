@@ -8,6 +8,7 @@ properties as ``metadata``, and the snapshot's ``server`` when it has one.
 from __future__ import annotations
 
 from typing import Any, Protocol
+from urllib.parse import quote
 
 from kumo.common.clients.base import ServiceSession
 from kumo.common.config import Settings
@@ -54,6 +55,17 @@ class ImageProxy(Protocol):
         """Add/replace ``props`` and remove ``remove`` on the image; the updated image."""
 
 
+def _seg(value: str) -> str:
+    """One path segment, percent-encoded: the id comes from the caller's URL and may
+    hold ``/``, ``?``, control characters or non-ASCII (`make fuzz` found 500s)."""
+    return quote(value, safe="")
+
+
+def _pointer(key: str) -> str:
+    """The JSON pointer of a top-level property (RFC 6901 escapes ``~`` and ``/``)."""
+    return "/" + key.replace("~", "~0").replace("/", "~1")
+
+
 class GlanceImageProxy:
     """:class:`ImageProxy` over the image API, with the caller's token."""
 
@@ -71,7 +83,7 @@ class GlanceImageProxy:
     async def get(self, ctx: RequestContext, image_id: str) -> dict[str, Any]:
         """``GET /v2/images/{id}``."""
         resp = await self.session.request(
-            "GET", "image", f"/v2/images/{image_id}", user_token=ctx.token_id, what="image"
+            "GET", "image", f"/v2/images/{_seg(image_id)}", user_token=ctx.token_id, what="image"
         )
         image: dict[str, Any] = resp.json()
         return image
@@ -89,7 +101,7 @@ class GlanceImageProxy:
     async def delete(self, ctx: RequestContext, image_id: str) -> None:
         """``DELETE /v2/images/{id}``."""
         await self.session.request(
-            "DELETE", "image", f"/v2/images/{image_id}", user_token=ctx.token_id, what="image"
+            "DELETE", "image", f"/v2/images/{_seg(image_id)}", user_token=ctx.token_id, what="image"
         )
 
     async def set_properties(
@@ -98,16 +110,16 @@ class GlanceImageProxy:
         """``PATCH /v2/images/{id}`` with a JSON patch."""
         image = await self.get(ctx, image_id)
         ops: list[dict[str, Any]] = [
-            {"op": "replace" if k in image else "add", "path": f"/{k}", "value": v}
+            {"op": "replace" if k in image else "add", "path": _pointer(k), "value": v}
             for k, v in props.items()
         ]
-        ops += [{"op": "remove", "path": f"/{k}"} for k in remove if k in image]
+        ops += [{"op": "remove", "path": _pointer(k)} for k in remove if k in image]
         if not ops:
             return image
         resp = await self.session.request(
             "PATCH",
             "image",
-            f"/v2/images/{image_id}",
+            f"/v2/images/{_seg(image_id)}",
             json=ops,
             headers={"Content-Type": "application/openstack-images-v2.1-json-patch"},
             user_token=ctx.token_id,

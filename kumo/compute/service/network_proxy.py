@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import ipaddress
 from typing import Any
+from urllib.parse import quote
 
 import httpx
 
@@ -22,6 +23,13 @@ from kumo.common.context import RequestContext
 
 #: Neutron's own protocol names that nova-network rules may name.
 RULE_PROTOCOLS = ("TCP", "UDP", "ICMP")
+
+
+def _seg(value: object) -> str:
+    """One path segment, percent-encoded: an id from the caller's URL may hold ``/``,
+    ``?``, control characters or non-ASCII, which must not reshape (or break) the
+    networking API URL (`make fuzz` found 500s on ``/os-floating-ips/%03``)."""
+    return quote(str(value), safe="")
 
 
 class NeutronProxy:
@@ -72,7 +80,7 @@ class NeutronProxy:
 
     async def security_group(self, ctx: RequestContext, group_id: str) -> dict[str, Any]:
         """One security group (NotFound when missing or hidden)."""
-        group: dict[str, Any] = (await self.call(ctx, "GET", f"/security-groups/{group_id}"))[
+        group: dict[str, Any] = (await self.call(ctx, "GET", f"/security-groups/{_seg(group_id)}"))[
             "security_group"
         ]
         return group
@@ -152,7 +160,7 @@ class NeutronProxy:
                     continue
                 groups.remove(group_id)
             await self.call(
-                ctx, "PUT", f"/ports/{port['id']}", json={"port": {"security_groups": groups}}
+                ctx, "PUT", f"/ports/{_seg(port['id'])}", json={"port": {"security_groups": groups}}
             )
             changed = True
         if not add and not changed:
@@ -164,7 +172,9 @@ class NeutronProxy:
 
     async def floating_ip(self, ctx: RequestContext, fip_id: str) -> dict[str, Any]:
         """One floating IP (NotFound when missing)."""
-        fip: dict[str, Any] = (await self.call(ctx, "GET", f"/floatingips/{fip_id}"))["floatingip"]
+        fip: dict[str, Any] = (await self.call(ctx, "GET", f"/floatingips/{_seg(fip_id)}"))[
+            "floatingip"
+        ]
         return fip
 
     async def floating_ips(
@@ -205,9 +215,9 @@ class NeutronProxy:
         instance_id = None
         if fip.get("port_id"):
             try:
-                port = (await self.call(ctx, "GET", f"/ports/{fip['port_id']}", as_service=True))[
-                    "port"
-                ]
+                port = (
+                    await self.call(ctx, "GET", f"/ports/{_seg(fip['port_id'])}", as_service=True)
+                )["port"]
                 instance_id = port.get("device_id") or None
             except errors.NotFound:
                 instance_id = None
@@ -230,14 +240,16 @@ class NeutronProxy:
 
     async def network(self, ctx: RequestContext, network_id: str) -> dict[str, Any]:
         """One network (NotFound when missing or hidden)."""
-        net: dict[str, Any] = (await self.call(ctx, "GET", f"/networks/{network_id}"))["network"]
+        net: dict[str, Any] = (await self.call(ctx, "GET", f"/networks/{_seg(network_id)}"))[
+            "network"
+        ]
         return net
 
     async def first_subnet_cidr(self, ctx: RequestContext, network: dict[str, Any]) -> str | None:
         """The CIDR of the network's first subnet, or None."""
         for subnet_id in network.get("subnets") or []:
             try:
-                subnet = (await self.call(ctx, "GET", f"/subnets/{subnet_id}"))["subnet"]
+                subnet = (await self.call(ctx, "GET", f"/subnets/{_seg(subnet_id)}"))["subnet"]
             except errors.NotFound:
                 continue
             return str(subnet.get("cidr"))

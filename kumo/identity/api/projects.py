@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import APIRouter, Request, Response
 
@@ -181,7 +182,9 @@ def add_tag(project_id: str, tag: str, request: Request, authz: Authz = AuthzDep
     """Add one tag."""
     authz.enforce(_target(projects.show_project(authz.ident, project_id)))
     projects.add_tag(authz.ident, project_id, tag)
-    return Response(status_code=201, headers={"Location": str(request.url)})
+    # Header values are Latin-1: a tag may hold any character, so the URL is percent-encoded.
+    location = str(request.url.replace(path=quote(request.url.path)))
+    return Response(status_code=201, headers={"Location": location})
 
 
 @route(
