@@ -192,6 +192,25 @@ def _keypair(api: Api, directory: Path, name: str) -> Path:
     return key
 
 
+def _external_network(api: Api, tag: str, pool: tuple[str, str]) -> dict[str, Any]:
+    """An external network on kbr-ext (198.51.100.0/24, no DHCP) with its floating-IP pool.
+
+    Each test takes its own pool: another cloud may share kbr-ext.
+    """
+    ext = api.create("networks", "network", name=f"public-{tag}", **{"router:external": True})
+    api.create(
+        "subnets",
+        "subnet",
+        network_id=ext["id"],
+        cidr="198.51.100.0/24",
+        ip_version=4,
+        gateway_ip="198.51.100.1",
+        allocation_pools=[{"start": pool[0], "end": pool[1]}],
+        enable_dhcp=False,
+    )
+    return ext
+
+
 def _ssh_rule(api: Api, group_id: str, **extra: Any) -> dict[str, Any]:
     """An ingress IPv4 tcp/22 rule in the group."""
     return api.create(
@@ -231,18 +250,8 @@ def test_guest_gets_dhcp_metadata_floating_ip_and_security_groups(
     key = _keypair(api, tmp_path, f"key-{tag}")
 
     # The topology: external network on kbr-ext, a private network, a router between.
-    ext = api.create("networks", "network", name=f"public-{tag}", **{"router:external": True})
-    api.create(
-        "subnets",
-        "subnet",
-        network_id=ext["id"],
-        cidr="198.51.100.0/24",
-        ip_version=4,
-        gateway_ip="198.51.100.1",
-        # Far from the addresses other tests take first (another cloud may share kbr-ext).
-        allocation_pools=[{"start": "198.51.100.200", "end": "198.51.100.230"}],
-        enable_dhcp=False,
-    )
+    # Far from the addresses other tests take first (another cloud may share kbr-ext).
+    ext = _external_network(api, tag, ("198.51.100.200", "198.51.100.230"))
     net = api.create("networks", "network", name=f"private-{tag}")
     sub = api.create("subnets", "subnet", network_id=net["id"], cidr="10.93.0.0/24", ip_version=4)
     router = api.create(

@@ -38,6 +38,7 @@ from tests.agents.network.test_guest_network import (  # fixtures are imported b
     CHANGE_DEADLINE,
     Api,
     N,
+    _external_network,
     _keypair,
     _ssh_rule,
     answers,
@@ -94,18 +95,8 @@ def test_three_guests_routed_spoofing_and_project_isolation(
     tag = uuid.uuid4().hex[:6]
     key = _keypair(api, tmp_path, f"key-{tag}")
 
-    ext = api.create("networks", "network", name=f"public-{tag}", **{"router:external": True})
-    api.create(
-        "subnets",
-        "subnet",
-        network_id=ext["id"],
-        cidr="198.51.100.0/24",
-        ip_version=4,
-        gateway_ip="198.51.100.1",
-        # Not the pool test_guest_network.py uses (another cloud may share kbr-ext).
-        allocation_pools=[{"start": "198.51.100.170", "end": "198.51.100.199"}],
-        enable_dhcp=False,
-    )
+    # Not the pool test_guest_network.py uses (another cloud may share kbr-ext).
+    ext = _external_network(api, tag, ("198.51.100.170", "198.51.100.199"))
     net_a = api.create("networks", "network", name=f"a-{tag}")
     sub_a = api.create(
         "subnets", "subnet", network_id=net_a["id"], cidr="10.94.0.0/24", ip_version=4
