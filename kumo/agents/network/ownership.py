@@ -17,14 +17,16 @@ not outlive a reboot either). With that:
 from __future__ import annotations
 
 import contextlib
+import fcntl
 import hashlib
 import json
 import logging
 import os
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from kumo.agents.network import dhcp, router
+from kumo.agents.network import dhcp, router, security_groups
 from kumo.agents.network.linux import names
 from kumo.agents.network.linux.ip import NETNS_DIR
 from kumo.agents.network.state import DesiredState, is_external, is_guest_port
@@ -188,6 +190,7 @@ class Ownership:
         self.path.unlink(missing_ok=True)
         with contextlib.suppress(OSError):
             _registry_entry(self.state_dir).unlink(missing_ok=True)
+        _release_security_group_tag(self.state_dir)
 
     def _register(self) -> None:
         entry = _registry_entry(self.state_dir)
@@ -251,7 +254,85 @@ def forget_every_cloud() -> None:
         return
     for entry in entries:
         with contextlib.suppress(OSError):
-            record = Path(entry.read_text().strip()) / "network" / "owned.json"
-            record.unlink(missing_ok=True)
+            state_dir = Path(entry.read_text().strip())
+            (state_dir / "network" / "owned.json").unlink(missing_ok=True)
+            _release_security_group_tag(state_dir)
         with contextlib.suppress(OSError):
+            entry.unlink()
+
+
+def _tags_dir() -> Path:
+    return registry().parent / "sg-tags"
+
+
+def _tag_record(state_dir: Path) -> Path:
+    return state_dir / "network" / "sg_tag"
+
+
+def _recorded_tag(state_dir: Path) -> int | None:
+    try:
+        return int(_tag_record(state_dir).read_text())
+    except (OSError, ValueError):
+        return None
+
+
+def _tag_holder(tag: int) -> str | None:
+    """The state dir holding ``tag``, if that cloud still records it as its own."""
+    try:
+        holder = (_tags_dir() / str(tag)).read_text().strip()
+    except OSError:
+        return None
+    return holder if _recorded_tag(Path(holder)) == tag else None
+
+
+@contextlib.contextmanager
+def _tags_locked() -> Iterator[None]:
+    _tags_dir().mkdir(parents=True, exist_ok=True, mode=0o700)
+    with (_tags_dir() / ".lock").open("a") as lock:
+        fcntl.flock(lock, fcntl.LOCK_EX)
+        yield
+
+
+def security_group_tag(state_dir: Path) -> int:
+    """This cloud's security-group tag (1–63) on this host, chosen once.
+
+    A hash of the state dir alone collides one time in 63 (two clouds would
+    then replace each other's tables), so the tag is reserved host-wide: the
+    hash is the first choice, the next tag no live cloud holds the fallback.
+    A reservation whose cloud no longer records it (purged, or its temporary
+    state dir gone) is free again.
+    """
+    me = str(state_dir.resolve())
+    preferred = security_groups.cloud_tag(me)
+    try:
+        with _tags_locked():
+            current = _recorded_tag(state_dir)
+            candidates = [current] if current else []
+            candidates += [
+                1 + (preferred - 1 + i) % security_groups.MAX_TAG
+                for i in range(security_groups.MAX_TAG)
+            ]
+            for tag in candidates:
+                if _tag_holder(tag) in (None, me):
+                    _tag_record(state_dir).parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+                    _tag_record(state_dir).write_text(str(tag))
+                    (_tags_dir() / str(tag)).write_text(me)
+                    return tag
+    except OSError as exc:  # not root, or no /run: the hash alone
+        log.debug("cannot reserve a security-group tag in %s: %s", _tags_dir(), exc)
+        return preferred
+    log.warning(
+        "all %d security-group tags are taken; sharing %d", security_groups.MAX_TAG, preferred
+    )
+    return preferred
+
+
+def _release_security_group_tag(state_dir: Path) -> None:
+    tag = _recorded_tag(state_dir)
+    _tag_record(state_dir).unlink(missing_ok=True)
+    if tag is None:
+        return
+    with contextlib.suppress(OSError):
+        entry = _tags_dir() / str(tag)
+        if entry.read_text().strip() == str(state_dir.resolve()):
             entry.unlink()

@@ -62,9 +62,7 @@ class DataPlane:
         self.config = config or HostConfig()
         #: With isolation, this cloud's security groups live in tables of their own
         #: (``kumo-sg-<tag>``), so another cloud on the host does not overwrite them.
-        self.sg_tag = (
-            security_groups.cloud_tag(str(state_dir.resolve())) if isolate_security_groups else 0
-        )
+        self.sg_tag = ownership.security_group_tag(state_dir) if isolate_security_groups else 0
         self.sg_table = security_groups.table_name(self.sg_tag)
         #: What this cloud made here; stale objects another cloud claims are left alone.
         self.ownership = ownership.Ownership(state_dir)

@@ -2,12 +2,13 @@
 
 from __future__ import annotations
 
+import shutil
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
-from kumo.agents.network import security_groups
+from kumo.agents.network import ownership, security_groups
 from kumo.agents.network.cleanup import remove_owned
 from kumo.agents.network.linux import nft
 from kumo.agents.network.plane import DataPlane
@@ -76,3 +77,44 @@ def test_another_cloud_does_not_open_this_clouds_ports(
     finally:
         for guest in guests:
             guest.stop()
+
+
+def _colliding_dirs(root: Path) -> tuple[Path, Path]:
+    """Two state dirs whose hashes pick the same tag (the case a hash alone gets wrong)."""
+    seen: dict[int, Path] = {}
+    for i in range(200):
+        path = root / f"cloud-{i}"
+        tag = security_groups.cloud_tag(str(path.resolve()))
+        if tag in seen:
+            return seen[tag], path
+        seen[tag] = path
+    raise AssertionError("no two of 200 paths share one of 63 tags")
+
+
+def test_tags_are_reserved_so_two_clouds_never_share_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ownership, "REGISTRY", tmp_path / "run" / "clouds")
+    first, second = _colliding_dirs(tmp_path)
+    first_tag = ownership.security_group_tag(first)
+    assert first_tag == security_groups.cloud_tag(str(first.resolve()))
+    second_tag = ownership.security_group_tag(second)
+    assert second_tag != first_tag
+    # Chosen once: a restart keeps its tag (and its tables' names).
+    assert ownership.security_group_tag(first) == first_tag
+    assert ownership.security_group_tag(second) == second_tag
+    # Released by `kumo down`: the tag is free for another cloud.
+    ownership.Ownership(first).release()
+    third = tmp_path / "third"
+    monkeypatch.setattr(security_groups, "cloud_tag", lambda key: first_tag)
+    assert ownership.security_group_tag(third) == first_tag
+
+
+def test_a_vanished_clouds_tag_is_free_again(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setattr(ownership, "REGISTRY", tmp_path / "run" / "clouds")
+    first, second = _colliding_dirs(tmp_path)
+    tag = ownership.security_group_tag(first)
+    shutil.rmtree(first)  # a test's temporary state dir, deleted without `kumo down`
+    assert ownership.security_group_tag(second) == tag
