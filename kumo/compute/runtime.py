@@ -41,11 +41,12 @@ from kumo.common.clients.placement import PlacementClient
 from kumo.common.config import Settings
 from kumo.common.context import RequestContext
 from kumo.common.db import Database
-from kumo.compute import reconcile
+from kumo.compute import dbwork, reconcile
 from kumo.compute.conductor.manager import ConductorManager
 from kumo.compute.conductor.rpcapi import ConductorAPI
 from kumo.compute.rpcapi import CONDUCTOR_TOPIC, SCHEDULER_TOPIC, ComputeAPI, compute_topic
 from kumo.compute.scheduler.manager import SchedulerManager
+from kumo.compute.service import hosts as host_records
 from kumo.guest.image import GuestImageError, load_guest_image
 
 log = logging.getLogger(__name__)
@@ -200,6 +201,12 @@ class ComputeRuntime:
                 self.consumers.append(
                     await self.bus.serve(self.prefix + CONDUCTOR_TOPIC, conductor)
                 )
+        for piece in ("scheduler", "conductor"):
+            if piece in self.pieces:
+                # Like Nova's, they are services of their own in os-services and
+                # os-hosts (zone "internal"), up while their heartbeat is recent.
+                await self._report_service(f"nova-{piece}")  # listed once start() returns
+                self._tasks.append(asyncio.create_task(self._service_heartbeat(f"nova-{piece}")))
         if "compute" in self.pieces:
             conductor_api = ConductorAPI(self.bus, topic_prefix=self.prefix)
             network = NetworkClient(self.session)
@@ -304,6 +311,22 @@ class ComputeRuntime:
                 self._every(self.settings.resource_report_interval, "report_resources")
             )
         )
+
+    async def _report_service(self, binary: str) -> None:
+        assert self.db is not None
+        host = self.settings.compute_host
+        try:
+            await dbwork.write(
+                self.db,
+                lambda s: host_records.report_service(s, host, binary, host_records.INTERNAL_ZONE),
+            )
+        except Exception as exc:  # the database is down: os-services shows the service down
+            log.warning("%s on %s: heartbeat failed: %s", binary, host, exc)
+
+    async def _service_heartbeat(self, binary: str) -> None:
+        while True:
+            await asyncio.sleep(self.settings.host_heartbeat_interval)
+            await self._report_service(binary)
 
     async def _every(self, interval: float, method: str) -> None:
         while True:

@@ -63,8 +63,32 @@ def test_heartbeat_updates_the_service_record(make_cloud: Any) -> None:
 
         def count() -> int:
             with cloud.db.reader() as s:
-                return s.scalars(select(Service.report_count).where(Service.host == "fake")).one()
+                return s.scalars(
+                    select(Service.report_count).where(
+                        Service.host == "fake", Service.binary == "nova-compute"
+                    )
+                ).one()
 
         before = count()
         cloud.run(cloud.runtime.agents["fake"].heartbeat)
         assert count() == before + 1
+
+
+def test_scheduler_and_conductor_are_services_in_the_internal_zone(make_cloud: Any) -> None:
+    with make_cloud() as cloud:
+        headers = {"X-Auth-Token": cloud.admin_token}
+        services = cloud.client.get("/compute/v2.1/os-services", headers=headers).json()
+        control = {
+            s["binary"]: (s["zone"], s["state"])
+            for s in services["services"]
+            if s["binary"] != "nova-compute"
+        }
+        assert control == {
+            "nova-scheduler": ("internal", "up"),
+            "nova-conductor": ("internal", "up"),
+        }
+        # os-hosts lists a host per service, as tempest's test_list_hosts expects.
+        listed = cloud.client.get("/compute/v2.1/os-hosts", headers=headers).json()["hosts"]
+        assert {h["service"] for h in listed} >= {"compute", "scheduler", "conductor"}
+        zones = cloud.client.get("/compute/v2.1/os-availability-zone", headers=headers).json()
+        assert "internal" not in {z["zoneName"] for z in zones["availabilityZoneInfo"]}
