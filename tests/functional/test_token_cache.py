@@ -9,7 +9,7 @@ from kumo.common.errors import NotFound
 from kumo.identity.api.app import make_identity
 from kumo.identity.db.models import User
 from kumo.identity.schemas import AuthRequest
-from kumo.identity.service import auth
+from kumo.identity.service import auth, revision
 from kumo.identity.service.bootstrap import Bootstrap
 
 
@@ -56,3 +56,18 @@ def test_revoking_in_one_process_is_seen_by_the_other(settings: Settings, db: Da
     auth.revoke_token(api_two, token)
     with pytest.raises(NotFound):
         auth.validated(api_one, token)
+
+
+def test_a_revoked_token_leaves_this_process_cache_at_once(
+    settings: Settings, db: Database, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = make_identity(settings, db)
+    Bootstrap(api, "pw", "http://127.0.0.1:8780").run()
+    token = _login(api)
+    auth.validated(api, token)
+    auth.revoke_token(api, token)
+    # Even if the revision read were stale, the token is no longer cached here.
+    monkeypatch.setattr(revision, "latest", lambda engine: 0)
+    assert api.token_cache.get(token, 0) is None
+    with pytest.raises(NotFound):
+        auth.validated(api, token)

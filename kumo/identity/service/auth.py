@@ -453,6 +453,9 @@ def revoke_token(ident: Identity, token: str) -> None:
     with ident.db.writer() as s:
         payload = validate_payload(s, ident, token)
         revocation.revoke(s, ident.clock(), audit_id=payload.audit_ids[0])
+    # The revision bump already invalidates every cached validation; dropping this
+    # one too means this process never honours the token again, whatever it reads.
+    ident.token_cache.drop(token)
 
 
 def cached(ident: Identity, token: str, rev: int | None = None) -> Validated | None:
@@ -476,13 +479,15 @@ def validated(ident: Identity, token: str, *, allow_expired: bool = False) -> Va
     points at is gone or disabled).
     """
     now = ident.clock()
-    # Read the revision before validating: a change committed in between
-    # leaves the entry stale-tagged, never wrongly fresh.
     rev = revision.latest(ident.db.read_engine)
     hit = ident.token_cache.get(token, rev)
     if hit is not None and (allow_expired or hit.payload.expires_at > now):
         return hit
     with ident.db.reader() as s:
+        # The entry is tagged with the revision read in the validating transaction
+        # itself, before the checks: whatever snapshot the checks see, a change
+        # committed after it leaves the entry stale-tagged, never wrongly fresh.
+        rev = revision.latest_in(s)
         payload = validate_payload(s, ident, token, allow_expired=allow_expired)
         try:
             user, target, roles = check_payload(s, payload)

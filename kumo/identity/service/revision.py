@@ -75,3 +75,8 @@ def latest(engine: Engine) -> int:
     """The committed revision, read without an ORM session (the token cache's hot path)."""
     with engine.connect() as conn:
         return conn.execute(_QUERY).scalar() or 0
+
+
+def latest_in(s: Session) -> int:
+    """The revision as the transaction of ``s`` sees it."""
+    return s.execute(_QUERY).scalar() or 0

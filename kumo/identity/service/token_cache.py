@@ -64,6 +64,11 @@ class TokenCache:
             while len(self._items) > self.maxsize:
                 self._items.popitem(last=False)
 
+    def drop(self, token: str) -> None:
+        """Forget one token (it was just revoked)."""
+        with self._lock:
+            self._items.pop(token, None)
+
     def clear(self) -> None:
         """Forget everything (e.g. after the token keys changed)."""
         with self._lock:
