@@ -18,6 +18,7 @@ import asyncio
 import logging
 import os
 import signal
+from typing import Any
 
 from kumo.cli.processes import write_pid
 from kumo.cli.state import StateDir
@@ -87,6 +88,27 @@ async def run_network(settings: Settings) -> None:
     await run_network_agent(settings, stop)
 
 
+def uvicorn_options(settings: Settings) -> dict[str, Any]:
+    """uvicorn's options for the API server (all but the app)."""
+    return {
+        "host": settings.host,
+        "port": settings.port,
+        "workers": settings.api_workers,
+        "log_config": None,
+        "access_log": False,
+        # The lifespan starts the bus (and, for role all, the compute control plane).
+        "lifespan": "on",
+        "server_header": False,
+        "timeout_graceful_shutdown": 5,
+        # uvicorn's default (5 s) is exactly httpx's pool expiry, and the server's clock starts
+        # when it writes the answer, before the client has read it: the server closed
+        # connections the client was just reusing, and that request died with a reset
+        # (ReadError) and no status. requests/keystoneauth keep idle connections until the
+        # server closes them, so they race at any value; the longer it is, the rarer.
+        "timeout_keep_alive": settings.api_keep_alive,
+    }
+
+
 def serve(settings: Settings, role: str) -> None:
     """Run ``role`` until terminated."""
     if role not in ROLES:
@@ -111,18 +133,6 @@ def serve(settings: Settings, role: str) -> None:
         import uvicorn
 
         os.environ[ROLE_ENV] = role
-        uvicorn.run(
-            "kumo.cli.serve:app_factory",
-            factory=True,
-            host=settings.host,
-            port=settings.port,
-            workers=settings.api_workers,
-            log_config=None,
-            access_log=False,
-            # The lifespan starts the bus (and, for role all, the compute control plane).
-            lifespan="on",
-            server_header=False,
-            timeout_graceful_shutdown=5,
-        )
+        uvicorn.run("kumo.cli.serve:app_factory", factory=True, **uvicorn_options(settings))
     finally:
         state.pidfile(role).unlink(missing_ok=True)

@@ -96,6 +96,14 @@ class Settings(BaseSettings):
         "from; 0 turns the check off.",
     )
     api_workers: int = Field(1, ge=1, le=64, description="uvicorn worker processes for the API.")
+    api_keep_alive: int = Field(
+        75,
+        ge=1,
+        description="Seconds the API keeps an idle HTTP keep-alive connection open. Longer than "
+        "the idle expiry of common client pools (httpx 5 s, aiohttp 15 s, load balancers' 60 s): "
+        "a server closing first races a client reusing the connection, whose request then fails "
+        "with a reset (uvicorn's default of 5 s equals httpx's).",
+    )
     image_count_total: int = Field(
         -1,
         ge=-1,
