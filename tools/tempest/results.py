@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -147,8 +147,15 @@ def analyse(
     results: list[dict[str, Any]],
     expected: Iterable[str],
     tempest_log: str = "",
+    known_causes: Mapping[str, str] | None = None,
 ) -> Outcome:
-    """Count, group failures by cause, and find expected-pass tests that did not pass."""
+    """Count, group failures by cause, and find expected-pass tests that did not pass.
+
+    ``known_causes`` maps test names to a cause known beforehand (such as "needs a real
+    guest" on the fake driver): their failures are labelled with it, followed by the
+    error tempest raised, so that a different failure still shows (and groups) apart.
+    """
+    known = known_causes or {}
     outcome = Outcome(selected=list(selected), results=results, expected=list(expected))
     groups: dict[tuple[str, str], Group] = {}
     seen: set[str] = set()
@@ -159,6 +166,9 @@ def analyse(
         fixture = FIXTURE.match(test_id)
         if status in FAILED:
             cause = cause_of(result["details"], log_of(tempest_log, test_id))
+            if not fixture and test_name(test_id) in known:
+                error = f"{known[test_name(test_id)]}; tempest saw: {cause.error}"
+                cause = Cause(error, cause.request, cause.where, cause.full)
             group = groups.setdefault(cause.key, Group(cause))
             if fixture:
                 outcome.fixture_failures.append(test_id)

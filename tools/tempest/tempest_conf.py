@@ -29,6 +29,14 @@ SERVICES: dict[str, dict[str, Any]] = {
 }
 ALL_SERVICES = ("nova", "glance", "neutron", "cinder", "swift", "horizon")
 
+#: The image `kumo up` registers for real guests (kumo.guest.register).
+GUEST_IMAGE_NAME = "kumo-guest"
+#: On real guests: devstack's cirros256 (256 MiB, 1 GB disk) fits the guest image, as in
+#: benchmarks/boot_real.py; m1.tiny (512 MiB) is the alternative flavor.
+REAL_GUEST_FLAVORS = ("c1", "1")
+#: Seconds tempest waits for a real guest's server to be ACTIVE (TCG on a shared host).
+REAL_GUEST_BUILD_TIMEOUT = 300
+
 #: Keystone's [security_compliance] values the cloud under test runs with (tools/tempest
 #: starts it with the matching KUMO_* settings); they are tempest's own defaults.
 SECURITY_COMPLIANCE = {
@@ -54,7 +62,9 @@ IDENTITY_FEATURES = {
 }
 
 
-#: What Kumo's compute implements (consoles and live migration come with real compute).
+#: What Kumo's compute implements. The consoles are claimed: on the fake virt driver the
+#: URLs are made but no console is behind the proxy, so the test that opens one fails
+#: there and runs in the QEMU slice (qemu-compute.txt, run.py --virt qemu).
 COMPUTE_FEATURES = {
     "resize": "true",
     "cold_migration": "true",
@@ -67,8 +77,8 @@ COMPUTE_FEATURES = {
     "rescue": "true",
     "change_password": "false",
     "interface_attach": "false",
-    "vnc_console": "false",
-    "serial_console": "false",
+    "vnc_console": "true",
+    "serial_console": "true",
     "spice_console": "false",
     "personality": "false",
     "config_drive": "true",
@@ -112,6 +122,8 @@ class CloudFacts:
     project_domain_name: str
     #: image ids tempest boots (the registered guest image first), flavor ids, networks.
     images: list[str] = field(default_factory=list)
+    #: the id of ``kumo-guest``, the image real (QEMU) guests boot; "" when not registered.
+    guest_image: str = ""
     flavors: list[str] = field(default_factory=list)
     public_network_id: str = ""
     network_extensions: list[str] = field(default_factory=list)
@@ -194,6 +206,9 @@ def _discover_services(
     if "image" in urls:
         images, _ = _request(urls["image"] + "/v2/images?status=active&sort=created_at:asc", token)
         facts.images = [i["id"] for i in images.get("images", [])]
+        facts.guest_image = next(
+            (i["id"] for i in images.get("images", []) if i.get("name") == GUEST_IMAGE_NAME), ""
+        )
     if "compute" in urls:
         versions, _ = _request(urls["compute"] + "/", token)
         facts.compute_max_microversion = str(versions.get("version", {}).get("version", ""))
@@ -211,6 +226,26 @@ def _discover_services(
         facts.network_extensions = sorted(e["alias"] for e in exts.get("extensions", []))
 
 
+def _real_guest_compute(facts: CloudFacts) -> dict[str, str]:
+    """[compute] for a QEMU cloud: the bootable guest image, flavors it fits, more time."""
+    if not facts.guest_image:
+        raise CloudError(
+            f"the cloud has no active {GUEST_IMAGE_NAME} image to boot real guests from: "
+            "see `kumo up`'s output (the guest image build needs the host's kernel and "
+            "qemu-img)"
+        )
+    missing = [f for f in REAL_GUEST_FLAVORS if f not in facts.flavors]
+    if missing:
+        raise CloudError(f"the cloud lacks devstack's flavors {', '.join(missing)}")
+    return {
+        "image_ref": facts.guest_image,
+        "image_ref_alt": facts.guest_image,
+        "flavor_ref": REAL_GUEST_FLAVORS[0],
+        "flavor_ref_alt": REAL_GUEST_FLAVORS[1],
+        "build_timeout": str(REAL_GUEST_BUILD_TIMEOUT),
+    }
+
+
 def _identity_endpoint(catalog: list[dict[str, Any]], region: str) -> str:
     for service in catalog:
         if service.get("type") != "identity":
@@ -225,9 +260,19 @@ def _identity_endpoint(catalog: list[dict[str, Any]], region: str) -> str:
 
 
 def render(
-    service: str, access: AdminAccess, facts: CloudFacts, workspace: Path, timeout: int = 30
+    service: str,
+    access: AdminAccess,
+    facts: CloudFacts,
+    workspace: Path,
+    timeout: int = 30,
+    *,
+    real_guests: bool = False,
 ) -> str:
-    """The text of tempest.conf for ``service`` against this cloud."""
+    """The text of tempest.conf for ``service`` against this cloud.
+
+    ``real_guests``: the cloud runs the QEMU driver, so tempest boots ``kumo-guest`` in
+    a flavor it fits and waits longer for ACTIVE.
+    """
     conf = configparser.ConfigParser(interpolation=None)
     conf.optionxform = str  # type: ignore[assignment,method-assign]
     conf["DEFAULT"] = {"log_dir": str(workspace / "logs"), "log_file": "tempest.log"}
@@ -271,6 +316,8 @@ def render(
             "fixed_network_name": "private",
             "build_timeout": "60",
         }
+        if real_guests:
+            conf["compute"].update(_real_guest_compute(facts))
         conf["compute-feature-enabled"] = dict(COMPUTE_FEATURES)
     conf["image-feature-enabled"] = dict(IMAGE_FEATURES)
     if facts.public_network_id:

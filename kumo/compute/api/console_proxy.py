@@ -4,14 +4,18 @@ One proxy, one websocket path per console kind (:data:`CONSOLE_KINDS`):
 ``ws://<host>:<port>/compute/serial-console/?token=<token>`` pipes the serial
 console, ``…/compute/vnc-console/?token=<token>`` the RFB (VNC) stream that
 noVNC speaks. The token (see :mod:`kumo.compute.consoles`) is checked first,
-and must record a console type of the path's kind; an unknown, tampered or
-expired one, or a server that is gone or not ACTIVE, closes the websocket with
-code 1008 (policy violation) before anything is connected. Then the compute
-agent hosting the server says where the console is (a bus call, which the
-driver answers; when it has none: code 1011 with its reason), and bytes flow
-both ways between the websocket (binary frames; the ``binary`` subprotocol is
-chosen when offered, as websockify does for Nova) and QEMU's unix socket (the
-serial chardev or the VNC server) until either side closes.
+and must record a console type of the path's kind. An unknown, tampered or
+expired token, or a server that is gone or not ACTIVE, is refused before the
+handshake completes: the client reads HTTP 403 and not one websocket frame, as
+from nova-novncproxy, which drops the connection (tempest's
+``test_novnc_bad_token`` reads nothing back); the reason goes to the log (and,
+as close code 1008, to ASGI test clients). Then the websocket is accepted (the
+``binary`` subprotocol is chosen when offered, as websockify does for Nova),
+the compute agent hosting the server says where the console is (a bus call,
+which the driver answers; when it has none the websocket closes with code
+1011 and the driver's reason, which a viewer shows), and bytes flow both ways
+between the websocket (binary frames) and QEMU's unix socket (the serial
+chardev or the VNC server) until either side closes.
 
 QEMU's chardev serves one client at a time: a second viewer of the same guest
 waits until the first disconnects (its VNC server takes several). The sockets
@@ -69,8 +73,8 @@ async def _close(websocket: WebSocket, code: int, reason: str) -> None:
         await websocket.close(code, reason_bytes.decode(errors="ignore"))
 
 
-async def _console_address(websocket: WebSocket, token: str, kind: ConsoleKind) -> tuple[str, str]:
-    """(server uuid, console socket path) for ``token``; :class:`ConsoleRefused` if none."""
+async def _authorise(websocket: WebSocket, token: str, kind: ConsoleKind) -> tuple[str, str]:
+    """(server uuid, its host) when ``token`` opens ``kind`` now; :class:`ConsoleRefused` if not."""
     state = websocket.app.state
     try:
         grant = console_tokens(state).validate(token)
@@ -87,25 +91,26 @@ async def _console_address(websocket: WebSocket, token: str, kind: ConsoleKind) 
         host = await run_in_threadpool(check)
     except KumoError as exc:
         raise ConsoleRefused(POLICY_VIOLATION, exc.message) from None
-    rpc: Any = getattr(state, "compute_rpc", None)
+    return grant.instance_uuid, host
+
+
+async def _console_path(websocket: WebSocket, uuid: str, host: str, kind: ConsoleKind) -> str:
+    """The console's socket path, from ``host``'s agent; :class:`ConsoleRefused` if none."""
+    rpc: Any = getattr(websocket.app.state, "compute_rpc", None)
     if rpc is None or not hasattr(rpc, kind.rpc_method):
         raise ConsoleRefused(INTERNAL_ERROR, "No compute control plane answers here.")
     try:
-        info = await asyncio.wait_for(
-            getattr(rpc, kind.rpc_method)(host, grant.instance_uuid), LOOKUP_TIMEOUT
-        )
+        info = await asyncio.wait_for(getattr(rpc, kind.rpc_method)(host, uuid), LOOKUP_TIMEOUT)
     except RemoteError as exc:
         if exc.exc_type in _USER_FACING:
             raise ConsoleRefused(INTERNAL_ERROR, exc.message) from None
         # Anything else (an agent without this call, a bug) is for the operator's log.
-        log.warning("%s of %s on %s: %s", kind.label, grant.instance_uuid, host, exc)
+        log.warning("%s of %s on %s: %s", kind.label, uuid, host, exc)
         raise ConsoleRefused(
             INTERNAL_ERROR, f"Compute host {host} could not open the console."
         ) from None
     except Exception as exc:
-        log.warning(
-            "%s of %s: host %s did not answer: %s", kind.label, grant.instance_uuid, host, exc
-        )
+        log.warning("%s of %s: host %s did not answer: %s", kind.label, uuid, host, exc)
         raise ConsoleRefused(
             INTERNAL_ERROR, f"Compute host {host} did not say where the console is."
         ) from None
@@ -114,7 +119,7 @@ async def _console_address(websocket: WebSocket, token: str, kind: ConsoleKind) 
         raise ConsoleRefused(
             INTERNAL_ERROR, f"{kind.label[0].upper()}{kind.label[1:]} is not available on its host."
         )
-    return grant.instance_uuid, str(path)
+    return str(path)
 
 
 async def _pipe(
@@ -161,13 +166,20 @@ async def _pipe(
 
 async def proxy_console(websocket: WebSocket, kind: ConsoleKind) -> None:
     """Validate the token, find the console on its compute host, then pipe bytes both ways."""
-    offered = websocket.scope.get("subprotocols") or []
-    await websocket.accept(subprotocol="binary" if "binary" in offered else None)
     token = websocket.query_params.get("token", "")
     try:
-        uuid, path = await _console_address(websocket, token, kind)
+        uuid, host = await _authorise(websocket, token, kind)
     except ConsoleRefused as exc:
+        # Closed before accept: the server answers the upgrade with 403 and no frame.
         log.info("%s refused (%d): %s", kind.label, exc.code, exc.reason)
+        await _close(websocket, exc.code, exc.reason)
+        return
+    offered = websocket.scope.get("subprotocols") or []
+    await websocket.accept(subprotocol="binary" if "binary" in offered else None)
+    try:
+        path = await _console_path(websocket, uuid, host, kind)
+    except ConsoleRefused as exc:
+        log.info("%s of %s refused (%d): %s", kind.label, uuid, exc.code, exc.reason)
         await _close(websocket, exc.code, exc.reason)
         return
     try:

@@ -229,8 +229,9 @@ async def console_output(call: Call) -> Response:
         raise Conflict(f"Instance {call.server_id} is not ready: {exc}") from exc
     output = text or ""
     if length is not None and length >= 0:
-        lines = output.splitlines(keepends=True)
-        output = "".join(lines[-length:]) if length else ""
+        # Nova's _tail_log: split on "\n" and keep the last ``length`` pieces, so a
+        # trailing newline counts as one (empty) line, as tempest's check expects.
+        output = "\n".join(output.split("\n")[-length:]) if length else ""
     return JSONResponse({"output": output}, status_code=200)
 
 

@@ -17,6 +17,7 @@ from typing import Any
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
+from starlette.websockets import WebSocketDisconnect
 
 from kumo.common.bus import RemoteError
 from kumo.common.config import Settings
@@ -419,13 +420,25 @@ def test_websocket_closes_when_the_guest_console_closes(
 
 
 def _closed_with(c: ServersCloud, path: str) -> dict[str, Any]:
+    """The close message of a websocket the proxy accepted, then closed."""
     with c.client.websocket_connect(path) as ws:
         message = dict(ws.receive())
     assert message["type"] == "websocket.close", message
     return message
 
 
-def test_bad_tokens_close_with_a_policy_error(
+def _refused_with(c: ServersCloud, path: str) -> dict[str, Any]:
+    """The close message of a websocket the proxy refused before accepting it.
+
+    A server answers such a handshake with HTTP 403 and sends no frame (see
+    test_remote_consoles_wire.py); the ASGI close message still carries the reason.
+    """
+    with pytest.raises(WebSocketDisconnect) as refused, c.client.websocket_connect(path):
+        pass
+    return {"code": refused.value.code, "reason": refused.value.reason}
+
+
+def test_bad_tokens_are_refused_with_a_policy_error(
     servers_cloud: ServersCloud, console_server: FakeConsole, clock: Clock
 ) -> None:
     c = servers_cloud
@@ -438,10 +451,10 @@ def test_bad_tokens_close_with_a_policy_error(
         ("/compute/serial-console/?token=nope", "not valid"),
         (f"/compute/serial-console/?token={flipped}", "not valid"),
     ]:
-        message = _closed_with(c, path)
+        message = _refused_with(c, path)
         assert (message["code"], reason in message["reason"]) == (1008, True), message
     clock.now += 600
-    message = _closed_with(c, _ws_path(url))
+    message = _refused_with(c, _ws_path(url))
     assert (message["code"], message["reason"]) == (1008, "The console token has expired.")
     # No refused attempt ever reached the compute host or the console.
     assert console_server.asked == []  # type: ignore[attr-defined]
@@ -456,12 +469,12 @@ def test_a_stopped_or_deleted_server_is_refused(
     url = _url(c, sid)
     c.demo.action(sid, {"os-stop": None})
     c.demo.wait_status(sid, "SHUTOFF")
-    message = _closed_with(c, _ws_path(url))
+    message = _refused_with(c, _ws_path(url))
     assert message["code"] == 1008 and "vm_state stopped" in message["reason"]
     other = c.demo.boot()["id"]
     url = _url(c, other)
     assert c.demo.delete(f"/servers/{other}").status_code == 204
-    message = _closed_with(c, _ws_path(url))
+    message = _refused_with(c, _ws_path(url))
     assert message["code"] == 1008 and "could not be found" in message["reason"]
     assert console_server.asked == []  # type: ignore[attr-defined]
 
@@ -624,13 +637,13 @@ def test_vnc_websocket_pipes_rfb_bytes_and_checks_the_token_type(
     assert console_server.connections == 0  # the serial console was never opened
     # A VNC token does not open the serial console, nor a serial token the VNC one.
     token = parse_qs(urlsplit(ws_path).query)["token"][0]
-    message = _closed_with(c, f"/compute/serial-console/?token={token}")
+    message = _refused_with(c, f"/compute/serial-console/?token={token}")
     assert (message["code"], message["reason"]) == (
         1008,
         "The console token is not for a serial console.",
     )
     serial = _token(_url(c, sid))
-    message = _closed_with(c, f"/compute/vnc-console/?token={serial}")
+    message = _refused_with(c, f"/compute/vnc-console/?token={serial}")
     assert (message["code"], message["reason"]) == (
         1008,
         "The console token is not for a VNC console.",
