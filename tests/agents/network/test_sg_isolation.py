@@ -91,11 +91,17 @@ def _colliding_dirs(root: Path) -> tuple[Path, Path]:
     raise AssertionError("no two of 200 paths share one of 63 tags")
 
 
-def test_tags_are_reserved_so_two_clouds_never_share_one(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+@pytest.fixture
+def colliding(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> tuple[Path, Path]:
+    """Two state dirs whose hashes collide, with a registry of their own."""
     monkeypatch.setattr(ownership, "REGISTRY", tmp_path / "run" / "clouds")
-    first, second = _colliding_dirs(tmp_path)
+    return _colliding_dirs(tmp_path)
+
+
+def test_tags_are_reserved_so_two_clouds_never_share_one(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, colliding: tuple[Path, Path]
+) -> None:
+    first, second = colliding
     first_tag = ownership.security_group_tag(first)
     assert first_tag == security_groups.cloud_tag(str(first.resolve()))
     second_tag = ownership.security_group_tag(second)
@@ -110,11 +116,8 @@ def test_tags_are_reserved_so_two_clouds_never_share_one(
     assert ownership.security_group_tag(third) == first_tag
 
 
-def test_a_vanished_clouds_tag_is_free_again(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    monkeypatch.setattr(ownership, "REGISTRY", tmp_path / "run" / "clouds")
-    first, second = _colliding_dirs(tmp_path)
+def test_a_vanished_clouds_tag_is_free_again(colliding: tuple[Path, Path]) -> None:
+    first, second = colliding
     tag = ownership.security_group_tag(first)
     shutil.rmtree(first)  # a test's temporary state dir, deleted without `kumo down`
     assert ownership.security_group_tag(second) == tag
