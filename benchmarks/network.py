@@ -34,6 +34,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import contextlib
+import os
 import statistics
 import sys
 import time
@@ -198,13 +199,24 @@ def guest_section(guests: dict[str, Any] | None, failure: str | None) -> str:
         ["seconds from the API call", "rounds", "median", "min", "max", "peer"], rows
     )
     boot = guests.get("boot", {})
+    load = guests.get("load")
+    load_text = (
+        " Load average (1, 5, 15 min) before the guest rounds: "
+        + ", ".join(f"{v:.2f}" for v in load[0])
+        + "; after: "
+        + ", ".join(f"{v:.2f}" for v in load[1])
+        + "."
+        if load
+        else ""
+    )
     return (
         table + "\n\nEach clock starts right before the openstacksdk call (`update_ip`, "
         "`create/delete_security_group_rule`, as the `demo` user) and stops at the first "
         "SSH banner from the host through the floating IP, or, for removals, at the launch "
         "of the first connect that got none; a new connect starts every 50 ms (0.3 s "
         "connect timeout), so the resolution is ~50 ms."
-        "\n\nTarget (issue 6): security group rules applied and removed within a second "
+        + load_text
+        + "\n\nTarget (issue 6): security group rules applied and removed within a second "
         "of the API call. The guest booted (server create → floating IP answers SSH) in "
         f"{reporting.fmt(boot.get('ssh'), 1)} s. {guests.get('cloud', '')}"
         + (f"\n\n**Stopped early:** {failure}" if failure else "")
@@ -304,7 +316,10 @@ def measure_guests(rounds: int) -> tuple[dict[str, Any] | None, str | None]:
             console.print("guest cloud up; waiting for the compute host and network agent")
             guest_cloud.wait_data_plane(cloud.sdk("ready", timeout=400))
             others = guest_cloud.other_clouds(cloud.state_dir)
+            # The host is shared (2 cores): the load says how much the figures are worth.
+            load_before = os.getloadavg()
             figures = cloud.sdk("network", "--rounds", str(rounds), timeout=900 + 60 * rounds)
+            figures["load"] = (load_before, os.getloadavg())
             figures["cloud"] = (
                 f"Cloud: `kumo up` (QEMU driver, network agent) took {cloud.up_seconds:.1f} s. "
                 + (

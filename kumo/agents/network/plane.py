@@ -5,12 +5,18 @@ VXLAN devices for segmented networks), guest taps plugged into them, the
 external bridge and its one host address, DHCP servers, routers and the
 security group tables. Running it twice changes nothing the second time; a
 namespace, device or rule removed by hand comes back on the next run.
+
+The security group tables come first (a guest tap plugged later in the same
+pass is filtered from its first frame) and can also be applied alone
+(:meth:`DataPlane.apply_security_groups`), from another thread, while a full
+apply is under way.
 """
 
 from __future__ import annotations
 
 import ipaddress
 import logging
+import threading
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Literal
@@ -66,10 +72,21 @@ class DataPlane:
         self.sg_table = security_groups.table_name(self.sg_tag)
         #: What this cloud made here; stale objects another cloud claims are left alone.
         self.ownership = ownership.Ownership(state_dir)
+        #: What the tables were last made of: (bridge body, inet body) as rendered, and
+        #: (bridge, inet) as ``nft list`` showed them right after.
         self._sg_applied: tuple[str, str, str | None, str | None] | None = None
+        #: The fetch whose security groups the tables hold (0: none yet).
+        self._sg_fetch = 0
+        #: One writer of the security group tables at a time (full applies and the
+        #: agent's security group loop run in different threads).
+        self._sg_lock = threading.Lock()
 
-    def apply(self, state: DesiredState) -> list[str]:
-        """Make the host match ``state``; the list says what had to change (empty: nothing)."""
+    def apply(self, state: DesiredState, *, fetch: int | None = None) -> list[str]:
+        """Make the host match ``state``; the list says what had to change (empty: nothing).
+
+        ``fetch`` numbers the fetch ``state`` came from, as for
+        :meth:`apply_security_groups`.
+        """
         changes: list[str] = []
         network_node = self.config.mode == "all"
         if not network_node:
@@ -85,11 +102,12 @@ class DataPlane:
             }
         owned.tables |= {f"inet {self.sg_table}", f"bridge {self.sg_table}"}
         self.ownership.claim(owned)  # recorded before made: a crash mid-apply leaks nothing
+        if self.apply_security_groups(state, fetch=fetch):
+            changes.append("security groups")
         self._bridges(state, changes)
         if network_node:
             self._dhcp(state, changes)
             self._routers(state, changes)
-        self._security_groups(state, changes)
         self.ownership.settle(owned)
         return changes
 
@@ -253,20 +271,37 @@ class DataPlane:
 
     # Security groups
 
-    def _security_groups(self, state: DesiredState, changes: list[str]) -> None:
-        bridge_body, inet_body = security_groups.render(state, self.sg_tag)
-        current = (
-            nft.table_text("bridge", self.sg_table),
-            nft.table_text("inet", self.sg_table),
-        )
+    def apply_security_groups(self, state: DesiredState, *, fetch: int | None = None) -> bool:
+        """Make only the security group tables match ``state``; True when they changed.
+
+        Only ``state.ports`` and ``state.security_groups`` are read. ``fetch``
+        numbers the fetch ``state`` came from, in the order fetches started: a
+        state from an earlier fetch than the one applied last is skipped (False),
+        since it may predate a change the later one already shows. (A change
+        after the later fetch started is notified again and fetched anew.)
+        """
+        with self._sg_lock:
+            if fetch is not None and fetch < self._sg_fetch:
+                return False
+            changed = self._sync_security_groups(state)
+            if fetch is not None:
+                self._sg_fetch = fetch
+            return changed
+
+    def _sync_security_groups(self, state: DesiredState) -> bool:
+        bodies = security_groups.render(state, self.sg_tag)
+        current = self._sg_listing()
         last = self._sg_applied
-        if last and last[:2] == (bridge_body, inet_body) and last[2:] == current:
-            return
-        security_groups.apply(state, self.sg_tag)
-        self._sg_applied = (
-            bridge_body,
-            inet_body,
+        # Same rules as last time: replace the tables only if they drifted (edited or
+        # deleted by hand).
+        if last and last[:2] == bodies and last[2:] == current:
+            return False
+        security_groups.replace(*bodies, self.sg_tag)
+        self._sg_applied = (*bodies, *self._sg_listing())
+        return True
+
+    def _sg_listing(self) -> tuple[str | None, str | None]:
+        return (
             nft.table_text("bridge", self.sg_table),
             nft.table_text("inet", self.sg_table),
         )
-        changes.append("security groups")

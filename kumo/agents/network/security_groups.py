@@ -313,7 +313,11 @@ def render(state: DesiredState, tag: int = 0) -> tuple[str, str]:
 
 def apply(state: DesiredState, tag: int = 0) -> None:
     """Replace both security group tables of the cloud with ``tag`` with ``state``'s rules."""
-    bridge_body, inet_body = render(state, tag)
+    replace(*render(state, tag), tag)
+
+
+def replace(bridge_body: str, inet_body: str, tag: int = 0) -> None:
+    """Replace both tables of the cloud with ``tag`` with bodies :func:`render` made."""
     name = table_name(tag)
     nft.replace_tables([("inet", name, inet_body), ("bridge", name, bridge_body)])
 

@@ -53,6 +53,11 @@ class ApiStateSource:
             await self._ensure_dhcp_ports(state)
         return state
 
+    async def fetch_security_groups(self) -> DesiredState:
+        """Only what the security group tables are made of: ports and security groups."""
+        ports, groups = await asyncio.gather(self._list("ports"), self._list("security_groups"))
+        return DesiredState(ports=ports, security_groups=groups)
+
     async def _ensure_dhcp_ports(self, state: DesiredState) -> None:
         """Create the DHCP port of networks that need one (Neutron's DHCP agent does too).
 
