@@ -17,7 +17,9 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import datetime as dt
 import json
+import os
 import selectors
 import socket
 import statistics
@@ -30,6 +32,7 @@ from dataclasses import dataclass
 from typing import Any
 
 import openstack
+from guest_timeline import guest_steps, init_lines  # benchmarks/ is on the path
 from openstack.connection import Connection
 
 DEMO = "devstack"
@@ -254,6 +257,8 @@ class Guest:
         self.address = str(self.fip.floating_ip_address)
         self.server_id: str | None = None
         self.times: dict[str, float] = {}
+        #: Where the time went, read after the clock stopped (see :meth:`_timeline`).
+        self.timeline: dict[str, Any] = {}
         self.error: str | None = None
         #: The end of the console when the boot failed (for the report).
         self.console_tail = ""
@@ -271,6 +276,7 @@ class Guest:
             conn.authorize()  # the token is fetched before the clock starts
             start.wait()
             t0 = time.monotonic()
+            wall0 = time.time()
             server = conn.compute.create_server(
                 name=self.name,
                 image_id=seeded["image"],
@@ -300,12 +306,47 @@ class Guest:
                     if FINISHED in str(output.get("output", "")):
                         self.times["finished"] = time.monotonic() - t0
                 time.sleep(poll)
+            self.timeline = self._timeline(conn, wall0)
         except Exception as exc:  # reported in the JSON, not a traceback
             self.error = f"{type(exc).__name__}: {exc}"
             if self.server_id:
                 with contextlib.suppress(Exception):
                     output = connect(DEMO).compute.get_server_console_output(self.server_id, 40)
                     self.console_tail = str(output.get("output", ""))[-2500:]
+
+    def _timeline(self, conn: Connection, wall0: float) -> dict[str, Any]:
+        """The boot's steps after the fact: instance-action events and the guest's own stamps.
+
+        ``events``: each event of the ``create`` action as [start, finish] seconds from
+        the ``server create`` call (same host, same clock); ``guest``: the uptime of
+        each init milestone on the serial console (``guest_timeline.guest_steps``).
+        """
+        # 2.51: a non-admin sees the events too.
+        actions = conn.compute.get(
+            f"/servers/{self.server_id}/os-instance-actions", microversion="2.51"
+        ).json()
+        create = [a for a in actions.get("instanceActions", []) if a.get("action") == "create"]
+        events: dict[str, list[float | None]] = {}
+        if create:
+            detail = conn.compute.get(
+                f"/servers/{self.server_id}/os-instance-actions/{create[0]['request_id']}",
+                microversion="2.51",
+            ).json()
+
+            def offset(value: str | None) -> float | None:
+                if not value:
+                    return None
+                when = dt.datetime.fromisoformat(value).replace(tzinfo=dt.UTC)
+                return round(when.timestamp() - wall0, 4)
+
+            for event in detail.get("instanceAction", {}).get("events", []):
+                events[event["event"]] = [
+                    offset(event.get("start_time")),
+                    offset(event.get("finish_time")),
+                ]
+        output = conn.compute.get_server_console_output(self.server_id)
+        console = str(output.get("output", ""))
+        return {"events": events, "guest": guest_steps(console), "lines": init_lines(console)}
 
     def _watch_ssh(self, end: float, t0: float) -> None:
         with contextlib.suppress(TimeoutError):
@@ -322,6 +363,20 @@ class Guest:
             conn.network.delete_port(self.port.id, ignore_missing=True)
 
 
+def cpu_seconds(pid: int | None) -> float | None:
+    """CPU seconds (user + system, with its waited-for children) of process ``pid``."""
+    if not pid:
+        return None
+    try:
+        # Fields after the ")" that ends the command name: utime is the 12th, then
+        # stime, cutime, cstime (proc(5)).
+        with open(f"/proc/{pid}/stat") as stream:
+            fields = stream.read().rsplit(")", 1)[1].split()
+    except OSError:
+        return None
+    return sum(int(value) for value in fields[11:15]) / os.sysconf("SC_CLK_TCK")
+
+
 def cmd_boot(args: argparse.Namespace) -> dict[str, Any]:
     """Boot ``count`` servers at once; each one's seconds to each milestone."""
     conn = connect(DEMO)
@@ -331,8 +386,16 @@ def cmd_boot(args: argparse.Namespace) -> dict[str, Any]:
         Guest(conn, seeded, group, f"bench-{args.tag}-{i}", f"bench-port-{i}")
         for i in range(args.count)
     ]
+    # CPU the cloud's process (and the commands it ran) and this client used from the
+    # creates (the barrier, once every guest has its token) to the last milestone; the
+    # deletes after it are not counted.
+    before: list[float | None] = []
+
+    def clock_starts() -> None:
+        before[:] = [cpu_seconds(args.cpu_pid), time.process_time()]
+
     try:
-        start = threading.Barrier(len(guests))
+        start = threading.Barrier(len(guests), action=clock_starts)
         threads = [
             threading.Thread(target=g.boot, args=(seeded, start, args.deadline, args.poll))
             for g in guests
@@ -341,13 +404,25 @@ def cmd_boot(args: argparse.Namespace) -> dict[str, Any]:
             thread.start()
         for thread in threads:
             thread.join(args.deadline + 60)
+        kumo1, client1 = cpu_seconds(args.cpu_pid), time.process_time()
+        kumo0, client0 = before or [None, None]
         for g in guests:
             log(f"  {g.name} {g.address}: {g.times if not g.error else g.error}")
         return {
+            "cpu": {
+                "kumo": None if kumo0 is None or kumo1 is None else kumo1 - kumo0,
+                "client": None if client0 is None else client1 - client0,
+            },
             "guests": [
-                {"name": g.name, "times": g.times, "error": g.error, "console": g.console_tail}
+                {
+                    "name": g.name,
+                    "times": g.times,
+                    "timeline": g.timeline,
+                    "error": g.error,
+                    "console": g.console_tail,
+                }
                 for g in guests
-            ]
+            ],
         }
     finally:
         for g in guests:
@@ -420,6 +495,9 @@ def main() -> int:
     boot.add_argument("--deadline", type=float, default=300, help="seconds per server")
     boot.add_argument(
         "--poll", type=float, default=0.5, help="seconds between status and console polls"
+    )
+    boot.add_argument(
+        "--cpu-pid", type=int, default=None, help="the cloud's process, to count its CPU time"
     )
     network = sub.add_parser("network", help="floating IP and security group rule timings")
     network.add_argument("--rounds", type=int, default=5)

@@ -22,6 +22,7 @@ import lzma
 import os
 import re
 import subprocess
+import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -296,6 +297,27 @@ def _read_manifest(path: Path) -> dict[str, object]:
     return loaded if isinstance(loaded, dict) else {}
 
 
+#: sha256 of output files already hashed, by path and the stat fields any rewrite,
+#: replacement or chmod changes: every guest spawn checks the image, and hashing its
+#: ~30 MB again each time costs a busy host tens of milliseconds per boot.
+_HASHED: dict[tuple[str, int, int, int, int, int], str] = {}
+#: File times tick coarsely (a few ms): a file changed less than this long ago could
+#: change again without its stat changing, so its hash is not remembered (as git's
+#: "racily clean" index entries are re-read).
+_SETTLED_NS = 2_000_000_000
+
+
+def _output_sha256(path: Path) -> str:
+    st = path.stat()
+    key = (str(path.resolve()), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    digest = _HASHED.get(key)
+    if digest is None:
+        digest = sha256_file(path)
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+            _HASHED[key] = digest
+    return digest
+
+
 def _outputs_intact(directory: Path, manifest: dict[str, object]) -> bool:
     files = manifest.get("files")
     if not isinstance(files, dict):
@@ -305,7 +327,7 @@ def _outputs_intact(directory: Path, manifest: dict[str, object]) -> bool:
         path = directory / name
         if not isinstance(meta, dict) or not path.exists():
             return False
-        if sha256_file(path) != meta.get("sha256"):
+        if _output_sha256(path) != meta.get("sha256"):
             return False
     return True
 

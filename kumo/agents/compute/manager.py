@@ -110,6 +110,27 @@ class ComputeManager:
         self.rp_uuid = provider_uuid(host)
         self.registered = asyncio.Event()
         self._reported_inventory: dict[str, dict[str, Any]] | None = None
+        #: Per-server locks with their holders and waiters (see :meth:`_serialized`).
+        self._instance_locks: dict[str, tuple[asyncio.Lock, list[int]]] = {}
+
+    @asynccontextmanager
+    async def _serialized(self, uuid: str) -> AsyncIterator[None]:
+        """One build or action at a time per server, as Nova's ``synchronized(uuid)``.
+
+        The host's messages may be handled concurrently (several bus consumers per
+        host): builds and actions of different servers overlap, while a delete that
+        arrives during its server's build still waits for the build, as it does with
+        a single consumer. Reads (console output) take no lock.
+        """
+        lock, users = self._instance_locks.setdefault(uuid, (asyncio.Lock(), [0]))
+        users[0] += 1
+        try:
+            async with lock:
+                yield
+        finally:
+            users[0] -= 1
+            if users[0] == 0:
+                del self._instance_locks[uuid]
 
     # ----- host registration and periodic reports ---------------------------
 
@@ -264,6 +285,19 @@ class ComputeManager:
         tried_hosts: list[str] | None = None,
     ) -> None:
         """Build the server the scheduler placed here; reschedule or ERROR on failure."""
+        async with self._serialized(instance_uuid):
+            await self._build_and_run_instance(
+                context, instance_uuid, request_id, attempt, tried_hosts
+            )
+
+    async def _build_and_run_instance(
+        self,
+        context: dict[str, Any],
+        instance_uuid: str,
+        request_id: str,
+        attempt: int,
+        tried_hosts: list[str] | None,
+    ) -> None:
         uuid = instance_uuid
         tried = [*(tried_hosts or []), self.host]
         ports: list[str] = []
@@ -278,7 +312,7 @@ class ComputeManager:
             await step.next("18-21")
             image = await self._image_for(view, context)
             await step.next("22-24", task_state="networking", expected_task_state="scheduling")
-            ports, network_info, preexisting = await self._allocate_network(view, context)
+            ports, network_info, preexisting, bound = await self._allocate_network(view, context)
             changes: dict[str, Any] = {}
             if network_info or preexisting:
                 sysmeta = dict(view.get("system_metadata") or {})
@@ -292,7 +326,9 @@ class ComputeManager:
             )
             self._check_volumes(view)
             await step.next("28", task_state="spawning", expected_task_state="block_device_mapping")
-            guest_ports = await self._ports(dict(view, **changes)) if changes else []
+            # The ports just bound, as the network API answered the binding (no second
+            # listing), in the order they were asked for: the first is the guest's eth0.
+            guest_ports = [_guest_port(port) for port in bound] if changes else []
             await self.driver.spawn(self._guest(view, image, guest_ports))
             spawned = True
             await step.next(
@@ -352,18 +388,19 @@ class ComputeManager:
 
     async def _allocate_network(
         self, view: dict[str, Any], context: dict[str, Any]
-    ) -> tuple[list[str], dict[str, Any], list[str]]:
-        """Ports for the server: (ports created, network_info, pre-existing ports bound)."""
+    ) -> tuple[list[str], dict[str, Any], list[str], list[dict[str, Any]]]:
+        """Ports for the server: (ports created, network_info, pre-existing ports bound,
+        every port bound as the network API answered the binding)."""
         requested = view.get("requested_networks")
         if requested == "none":
-            return [], {}, []
+            return [], {}, [], []
         explicit = isinstance(requested, list) and bool(requested)
         if not await self.network.available():
             if explicit:
                 raise BuildAbort(
                     "Networks were requested but no network service is in the catalog."
                 )
-            return [], {}, []
+            return [], {}, [], []
         token = _user_token(context)
         wanted: list[dict[str, Any]]
         if explicit:
@@ -376,7 +413,7 @@ class ComputeManager:
                 raise BuildAbort(f"Could not list networks: {exc.message}") from exc
             usable = [n for n in networks if not n.get("router:external")]
             if not usable:
-                return [], {}, []  # nothing to attach to: boot without a port, as Nova
+                return [], {}, [], []  # nothing to attach to: boot without a port, as Nova
             if len(usable) > 1:
                 raise BuildAbort(
                     "Multiple possible networks found, use a Network ID to be more specific."
@@ -427,7 +464,7 @@ class ComputeManager:
                 with suppress(Exception):
                     await self.network.delete_port(port_id)
             raise BuildAbort(f"Network allocation failed: {exc.message}") from exc
-        return created, network_info, preexisting
+        return created, network_info, preexisting, bound
 
     def _check_volumes(self, view: dict[str, Any]) -> None:
         volumes = [
@@ -504,21 +541,7 @@ class ComputeManager:
         """The server's ports as the guest needs them: MAC, and static IPv4 when known."""
         if not view.get("network_info") or not await self.network.available():
             return []
-        out: list[dict[str, Any]] = []
-        for port in await self.network.list_ports(device_id=view["uuid"]):
-            item: dict[str, Any] = {
-                "id": port["id"],
-                "mac_address": port.get("mac_address"),
-                "network_id": port.get("network_id"),
-                "mtu": port.get("mtu"),
-            }
-            for fixed in port.get("fixed_ips") or []:
-                address = str(fixed.get("ip_address") or "")
-                if address and ":" not in address:
-                    item["ip_address"] = address
-                    break
-            out.append(item)
-        return out
+        return [_guest_port(port) for port in await self.network.list_ports(device_id=view["uuid"])]
 
     async def _rollback(
         self, uuid: str, ports: list[str], spawned: bool, *, free_allocation: bool
@@ -563,7 +586,10 @@ class ComputeManager:
             return str(text)
         event = EVENTS.get(action, f"compute_{action}")
         try:
-            async with self._event(instance_uuid, request_id, event):
+            async with (
+                self._serialized(instance_uuid),
+                self._event(instance_uuid, request_id, event),
+            ):
                 view = await self._view(instance_uuid, building=False)
                 await handler(context, view, params)
                 return None
@@ -983,8 +1009,9 @@ class ComputeManager:
 
     async def cleanup_guest(self, instance_uuid: str) -> None:
         """Destroy a guest left on this host by a confirmed migration."""
-        with suppress(VirtError):
-            await self.driver.destroy(instance_uuid)
+        async with self._serialized(instance_uuid):
+            with suppress(VirtError):
+                await self.driver.destroy(instance_uuid)
 
 
 class _Steps:
@@ -1055,6 +1082,22 @@ EVENTS = {
     "delete": "compute_terminate_instance",
     "get_console_output": "compute_get_console_output",
 }
+
+
+def _guest_port(port: dict[str, Any]) -> dict[str, Any]:
+    """A port as the guest needs it: id, MAC, network, MTU, and its first IPv4 address."""
+    item: dict[str, Any] = {
+        "id": port["id"],
+        "mac_address": port.get("mac_address"),
+        "network_id": port.get("network_id"),
+        "mtu": port.get("mtu"),
+    }
+    for fixed in port.get("fixed_ips") or []:
+        address = str(fixed.get("ip_address") or "")
+        if address and ":" not in address:
+            item["ip_address"] = address
+            break
+    return item
 
 
 def _flavor_resources(flavor: dict[str, Any]) -> dict[str, int]:

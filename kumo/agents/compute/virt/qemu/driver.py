@@ -432,15 +432,34 @@ class QemuDriver(VirtDriver):
             guest_image_dir=self.guest_image_dir,
             default_machine=self.machine,
         )
-        base, base_format = None, "qcow2"
-        if str(guest.image.get("disk_format", "")) in ROOT_FORMATS:
-            base, base_format = await self.images.fetch_disk(guest.image)
-        await create_overlay(files.disk, guest.root_gb, base, base_format)
-        await make_local_disks(guest, files, self.images, self.default_ephemeral_format)
+        drive: asyncio.Future[Path] | None = None
         if getattr(guest, "config_drive", True):
             try:
                 metadata = instance_metadata(guest, availability_zone=self.availability_zone)
-                await asyncio.to_thread(write_config_drive, metadata, files.config_drive)
+            except ConfigDriveError as exc:
+                raise VirtError(str(exc)) from exc
+            # genisoimage runs (in a thread) while qemu-img makes the disks: independent
+            # files, so the guest starts one tool run sooner.
+            drive = asyncio.ensure_future(
+                asyncio.to_thread(write_config_drive, metadata, files.config_drive)
+            )
+        try:
+            base, base_format = None, "qcow2"
+            if str(guest.image.get("disk_format", "")) in ROOT_FORMATS:
+                base, base_format = await self.images.fetch_disk(guest.image)
+            await create_overlay(files.disk, guest.root_gb, base, base_format)
+            await make_local_disks(guest, files, self.images, self.default_ephemeral_format)
+        except BaseException:
+            if drive is not None:
+                # A thread cannot be stopped: it finishes before the caller removes the
+                # guest's directory, so nothing is written there afterwards.
+                await asyncio.wait([drive])
+                if not drive.cancelled():
+                    drive.exception()  # retrieved: the disks' failure is the one reported
+            raise
+        if drive is not None:
+            try:
+                await drive
             except ConfigDriveError as exc:
                 raise VirtError(str(exc)) from exc
         accel = (await asyncio.to_thread(lambda: self.accelerator)).name

@@ -27,6 +27,7 @@ import json
 import os
 import re
 import shutil
+import time
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
@@ -306,6 +307,26 @@ def ephemeral_extension(fs: str) -> str:
     return hashlib.md5(fs.encode(), usedforsecurity=False).hexdigest()[:7]
 
 
+#: Virtual sizes of base images already inspected, by path and the stat fields a
+#: rewrite or replacement changes: a base is read-only once cached, and running
+#: ``qemu-img info`` on it for every guest costs each boot a process start.
+_VIRTUAL_SIZES: dict[tuple[str, int, int, int, int, int], int] = {}
+#: File times tick coarsely: a base changed less than this long ago is inspected again.
+_SETTLED_NS = 2_000_000_000
+
+
+async def base_virtual_size(base: Path) -> int:
+    """The virtual size in bytes of base image ``base`` (``qemu-img info``, remembered)."""
+    st = base.stat()
+    key = (str(base), st.st_dev, st.st_ino, st.st_size, st.st_mtime_ns, st.st_ctime_ns)
+    size = _VIRTUAL_SIZES.get(key)
+    if size is None:
+        size = int((await image_info(base)).get("virtual-size", 0))
+        if time.time_ns() - max(st.st_mtime_ns, st.st_ctime_ns) > _SETTLED_NS:
+            _VIRTUAL_SIZES[key] = size
+    return size
+
+
 async def create_overlay(
     disk: Path, size_gb: int, base: Path | None, base_format: str = "qcow2"
 ) -> None:
@@ -314,7 +335,7 @@ async def create_overlay(
     A size of 0 keeps the base image's size (Nova's ``root_gb=0``); 1 GiB when blank.
     """
     if base is not None and size_gb > 0:
-        virtual_size = int((await image_info(base)).get("virtual-size", 0))
+        virtual_size = await base_virtual_size(base)
         if virtual_size > size_gb << 30:
             raise VirtError(
                 f"the image's virtual size ({virtual_size >> 20} MiB) is larger "
