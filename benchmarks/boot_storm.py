@@ -30,8 +30,12 @@ import httpx
 import peers
 import reporting
 
+from kumo.compute import journey
+
 #: Rally's published fake-driver boot median (seconds), the named peer figure.
 RALLY_FAKE_BOOT_MEDIAN_S = 8.0
+#: How many storm servers' create events are read for the per-step table.
+JOURNEY_SAMPLE = 100
 COMPUTE_MV = {"OpenStack-API-Version": "compute 2.37"}
 
 
@@ -51,6 +55,10 @@ class Run:
     ended: float = 0.0
     register_seconds: float = 0.0
     serial_count: int = 10
+    #: Journey event name → its durations (seconds) in the sampled storm servers.
+    steps: dict[str, list[float]] = field(default_factory=dict)
+    #: Seconds from the scheduler's cast (step 12) to the compute host taking it (13).
+    cast_waits: list[float] = field(default_factory=list)
 
     def latencies(self) -> list[float]:
         """Seconds from POST to first seen ACTIVE, for servers that went ACTIVE."""
@@ -153,6 +161,43 @@ async def serial_boots(
     return sorted(out)
 
 
+def _time(value: str) -> dt.datetime:
+    parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
+    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
+
+
+async def journey_steps(client: httpx.AsyncClient, base: str, run: Run, sample: int) -> None:
+    """Each boot-journey step's duration in ``sample`` storm servers (their create events)."""
+    ids = sorted(run.created_at, key=run.created_at.__getitem__)
+    picked = ids[:: max(1, len(ids) // sample)][:sample]
+    for server_id in picked:
+        url = f"{base}/compute/v2.1/servers/{server_id}/os-instance-actions"
+        actions = await client.get(url, headers=COMPUTE_MV)
+        if actions.status_code != 200:
+            continue
+        create = [a for a in actions.json()["instanceActions"] if a["action"] == "create"]
+        if not create:
+            continue
+        shown = await client.get(
+            f"{url}/{create[0]['request_id']}",
+            headers={"OpenStack-API-Version": "compute 2.62"},
+        )
+        if shown.status_code != 200:
+            continue
+        finished: dict[str, dt.datetime] = {}
+        started: dict[str, dt.datetime] = {}
+        for event in shown.json()["instanceAction"]["events"]:
+            if not (event.get("start_time") and event.get("finish_time")):
+                continue
+            started[event["event"]] = _time(event["start_time"])
+            finished[event["event"]] = _time(event["finish_time"])
+            seconds = (finished[event["event"]] - started[event["event"]]).total_seconds()
+            run.steps.setdefault(event["event"], []).append(seconds)
+        cast, receive = "step_12_scheduler_cast_build", "step_13_compute_receive_build"
+        if cast in finished and receive in started:
+            run.cast_waits.append((started[receive] - finished[cast]).total_seconds())
+
+
 async def storm(base: str, password: str, run: Run) -> None:
     """Create ``run.servers`` servers with ``run.clients`` clients; follow them to ACTIVE."""
     limits = httpx.Limits(max_connections=run.clients + 4)
@@ -218,6 +263,37 @@ async def storm(base: str, password: str, run: Run) -> None:
         done.set()
         await poll
         run.ended = max(run.finished_at.values(), default=time.monotonic())
+        await journey_steps(client, base, run, JOURNEY_SAMPLE)
+
+
+def sample_size(run: Run) -> int:
+    """How many servers the journey table was read from."""
+    return max((len(v) for v in run.steps.values()), default=0)
+
+
+def steps_table(run: Run) -> str:
+    """p50/p95 seconds of each journey step (booklet order) in the sampled servers."""
+    rows = []
+    for step in journey.STEPS:
+        values = sorted(run.steps.get(step.event, []))
+        if values:
+            rows.append(
+                [
+                    f"{step.step} `{step.event}`",
+                    reporting.fmt(percentile(values, 0.5), 3),
+                    reporting.fmt(percentile(values, 0.95), 3),
+                ]
+            )
+        if step.step == "12" and run.cast_waits:
+            waits = sorted(run.cast_waits)
+            rows.append(
+                [
+                    "12→13 cast waiting on the bus",
+                    reporting.fmt(percentile(waits, 0.5), 3),
+                    reporting.fmt(percentile(waits, 0.95), 3),
+                ]
+            )
+    return reporting.markdown_table(["step", "p50 (s)", "p95 (s)"], rows)
 
 
 def write_markdown(run: Run) -> str:
@@ -277,6 +353,12 @@ def write_markdown(run: Run) -> str:
         "(`NovaServers.boot_server`), not measured here: a different machine, Nova with "
         "MySQL and RabbitMQ. It shows the order of magnitude only.",
     ]
+    notes.append(
+        f"Journey steps: the `create` action's events of {sample_size(run)} storm servers "
+        "(every n-th by creation order), each step from its event's start to its finish. "
+        "Step 8 is the API waiting for the scheduler (its bus call), so it holds steps "
+        "9–12; the compute host's steps are each one conductor call and transaction."
+    )
     if warn := reporting.busy_warning():
         notes.append(f"**Warning:** {warn}.")
     if run.create_errors:
@@ -286,6 +368,7 @@ def write_markdown(run: Run) -> str:
         "Boot storm: servers to ACTIVE on the fake driver",
         [
             ("Result", reporting.markdown_table(["", ""], rows)),
+            ("Where a storm boot's time goes", steps_table(run)),
             ("Against the named peer", reporting.markdown_table(["", "seconds"], peer_rows)),
             ("How it was measured", "\n".join(f"- {n}" for n in notes)),
         ],

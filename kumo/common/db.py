@@ -5,12 +5,15 @@ transaction that later writes fail at once with "database is locked" when
 another writer got there first, whatever the busy timeout; so every
 transaction that may write starts with ``BEGIN IMMEDIATE`` (through
 :meth:`Database.writer`), and readers use plain deferred transactions that WAL
-never blocks. PostgreSQL and MariaDB/MySQL are used by URL.
+never blocks. Writers of one process queue on a lock of their own before
+``BEGIN IMMEDIATE`` (see :meth:`Database.writer`). PostgreSQL and MariaDB/MySQL
+are used by URL.
 """
 
 from __future__ import annotations
 
 import datetime as dt
+import threading
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
@@ -34,6 +37,9 @@ NAMING = {
     "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
     "pk": "pk_%(table_name)s",
 }
+
+#: SQLite's busy timeout (seconds): how long a writer waits for the write lock.
+SQLITE_BUSY_TIMEOUT = 30
 
 
 class Base(DeclarativeBase):
@@ -78,7 +84,7 @@ def utcnow() -> dt.datetime:
 
 def _sqlite_engine(url: str, immediate: bool) -> Engine:
     engine = create_engine(
-        url, connect_args={"check_same_thread": False, "timeout": 30}, pool_size=8
+        url, connect_args={"check_same_thread": False, "timeout": SQLITE_BUSY_TIMEOUT}, pool_size=8
     )
 
     @event.listens_for(engine, "connect")
@@ -90,7 +96,7 @@ def _sqlite_engine(url: str, immediate: bool) -> Engine:
         cur.execute("PRAGMA journal_mode=WAL")
         cur.execute("PRAGMA synchronous=NORMAL")
         cur.execute("PRAGMA foreign_keys=ON")
-        cur.execute("PRAGMA busy_timeout=30000")
+        cur.execute(f"PRAGMA busy_timeout={SQLITE_BUSY_TIMEOUT * 1000}")
         cur.close()
 
     @event.listens_for(engine, "begin")
@@ -105,12 +111,14 @@ class Database:
 
     def __init__(self, url: str) -> None:
         self.url = url
+        self._write_lock: threading.RLock | None = None
         if url.startswith("sqlite"):
             path = url.split("///", 1)[-1]
             if path and path != ":memory:":
                 Path(path).parent.mkdir(parents=True, exist_ok=True)
             self.write_engine = _sqlite_engine(url, immediate=True)
             self.read_engine = _sqlite_engine(url, immediate=False)
+            self._write_lock = threading.RLock()
         else:
             self.write_engine = create_engine(
                 url, pool_pre_ping=True, pool_size=10, max_overflow=20, pool_recycle=3600
@@ -121,9 +129,25 @@ class Database:
 
     @contextmanager
     def writer(self) -> Iterator[Session]:
-        """A session for a transaction that writes; committed on success."""
-        with _unavailable_on_disconnect(), self.writer_factory.begin() as session:
-            yield session
+        """A session for a transaction that writes; committed on success.
+
+        On SQLite the process's writers take turns on a lock first: SQLite's
+        busy handler makes a writer that finds the file locked sleep in growing
+        steps (up to 100 ms), so under load (a boot storm: API, Placement,
+        scheduler and conductor writing at once) the lock sat idle while
+        writers slept, and a writer could starve. Past the busy timeout the
+        writer goes on without the lock, so a stuck holder still fails the
+        others with SQLite's own "database is locked", as before.
+        """
+        lock = self._write_lock
+        queued = lock is not None and lock.acquire(timeout=SQLITE_BUSY_TIMEOUT)
+        try:
+            with _unavailable_on_disconnect(), self.writer_factory.begin() as session:
+                yield session
+        finally:
+            if queued:
+                assert lock is not None
+                lock.release()
 
     @contextmanager
     def reader(self) -> Iterator[Session]:

@@ -108,11 +108,17 @@ def last_heartbeat(service: Service) -> dt.datetime:
 
 def is_up(service: Service, now: dt.datetime | None = None, down_time: int | None = None) -> bool:
     """Whether a service counts as up: not forced down and heard from recently."""
-    if service.forced_down:
+    return _alive(service.forced_down, last_heartbeat(service), now, down_time)
+
+
+def _alive(
+    forced_down: bool, heartbeat: dt.datetime, now: dt.datetime | None, down_time: int | None
+) -> bool:
+    if forced_down:
         return False
     now = now or utcnow()
     limit = down_time if down_time is not None else DEFAULT_DOWN_TIME
-    return (now - last_heartbeat(service)).total_seconds() <= limit
+    return (now - heartbeat).total_seconds() <= limit
 
 
 def aggregate_metadata_by_host(s: Session) -> dict[str, list[dict[str, str]]]:
@@ -130,10 +136,14 @@ def zone_of(service: Service, aggregate_meta: list[dict[str, str]]) -> str:
     """A service's availability zone: its aggregates' zone, else the default (Nova)."""
     if service.binary != "nova-compute":
         return INTERNAL_ZONE
+    return _compute_zone(service.zone, aggregate_meta)
+
+
+def _compute_zone(own_zone: str | None, aggregate_meta: list[dict[str, str]]) -> str:
     zones = sorted({m["availability_zone"] for m in aggregate_meta if "availability_zone" in m})
     if zones:
         return ",".join(zones)
-    return service.zone or DEFAULT_ZONE
+    return own_zone or DEFAULT_ZONE
 
 
 def host_zone(s: Session, host: str) -> str:
@@ -178,15 +188,48 @@ class HostState:
 def hosts_for_scheduling(
     s: Session, now: dt.datetime | None = None, down_time: int | None = None
 ) -> list[HostState]:
-    """Compute hosts that may take new instances: enabled, up, not forced down."""
+    """Compute hosts that may take new instances: enabled, up, not forced down.
+
+    Read as plain columns, not ORM objects: every scheduling request reads
+    every host (a hundred in a boot storm), and loading objects cost most of it.
+    """
     now = now or utcnow()
     meta = aggregate_metadata_by_host(s)
-    services = s.scalars(
-        select(Service).where(Service.binary == "nova-compute", Service.disabled.is_(False))
+    services = s.execute(
+        select(
+            Service.host,
+            Service.uuid,
+            Service.zone,
+            Service.forced_down,
+            Service.last_seen_up,
+            Service.updated_at,
+            Service.created_at,
+        ).where(Service.binary == "nova-compute", Service.disabled.is_(False))
     )
-    by_host = {svc.host: svc for svc in services if is_up(svc, now, down_time)}
+    by_host = {
+        svc.host: svc
+        for svc in services
+        if _alive(
+            svc.forced_down, svc.last_seen_up or svc.updated_at or svc.created_at, now, down_time
+        )
+    }
     out: list[HostState] = []
-    nodes = s.scalars(select(ComputeNode).order_by(ComputeNode.hypervisor_hostname))
+    nodes = s.execute(
+        select(
+            ComputeNode.host,
+            ComputeNode.hypervisor_hostname,
+            ComputeNode.uuid,
+            ComputeNode.vcpus,
+            ComputeNode.vcpus_used,
+            ComputeNode.memory_mb,
+            ComputeNode.memory_mb_used,
+            ComputeNode.local_gb,
+            ComputeNode.local_gb_used,
+            ComputeNode.running_vms,
+            ComputeNode.hypervisor_type,
+            ComputeNode.host_ip,
+        ).order_by(ComputeNode.hypervisor_hostname)
+    )
     for node in nodes:
         svc = by_host.get(node.host)
         if svc is None:
@@ -196,7 +239,7 @@ def hosts_for_scheduling(
             HostState(
                 host=node.host,
                 nodename=node.hypervisor_hostname,
-                zone=zone_of(svc, aggregates),
+                zone=_compute_zone(svc.zone, aggregates),
                 service_uuid=svc.uuid,
                 node_uuid=node.uuid,
                 vcpus=node.vcpus,

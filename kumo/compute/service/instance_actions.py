@@ -12,7 +12,7 @@ import traceback as tb
 from collections.abc import Iterator
 from contextlib import contextmanager
 
-from sqlalchemy import select
+from sqlalchemy import and_, select
 from sqlalchemy.orm import Session
 
 from kumo.common.db import Database, utcnow
@@ -72,11 +72,30 @@ def start_action(
     )
     s.add(record)
     s.flush()
+    _known_actions(s)[(instance_uuid, request_id)] = record
     return record
 
 
+#: ``Session.info`` key of the actions this transaction started or found.
+_ACTIONS = "kumo.instance_actions"
+
+
+def _known_actions(s: Session) -> dict[tuple[str, str], InstanceAction]:
+    known: dict[tuple[str, str], InstanceAction] = s.info.setdefault(_ACTIONS, {})
+    return known
+
+
 def find_action(s: Session, instance_uuid: str, request_id: str) -> InstanceAction:
-    """The server's action of request ``request_id`` (Nova's message when missing)."""
+    """The server's action of request ``request_id`` (Nova's message when missing).
+
+    Remembered for the rest of the transaction: a boot records several events
+    under one action in one write transaction (the API's, a conductor step's
+    finish and next start), and each query there holds the database's write lock.
+    """
+    known = _known_actions(s)
+    remembered = known.get((instance_uuid, request_id))
+    if remembered is not None and remembered in s:  # not rolled back since
+        return remembered
     found = s.scalars(
         select(InstanceAction)
         .where(
@@ -87,6 +106,7 @@ def find_action(s: Session, instance_uuid: str, request_id: str) -> InstanceActi
     ).first()
     if found is None:
         raise NotFound(f"Action {request_id} on instance {instance_uuid} not found")
+    known[(instance_uuid, request_id)] = found
     return found
 
 
@@ -101,6 +121,53 @@ def event_start(
     action.updated_at = now
     s.flush()
     return record
+
+
+def _open_event(
+    s: Session, instance_uuid: str, request_id: str, event: str
+) -> tuple[InstanceAction, InstanceActionEvent | None]:
+    """The request's action and its newest unfinished ``event``, in one query.
+
+    A finish runs inside a write transaction (the database's write lock held),
+    so the action and the event are read together unless the action is known.
+    """
+    known = _known_actions(s).get((instance_uuid, request_id))
+    if known is not None and known in s:
+        return known, _open_event_of(s, known.id, event)
+    open_event = and_(
+        InstanceActionEvent.action_id == InstanceAction.id,
+        InstanceActionEvent.event == event,
+        InstanceActionEvent.finish_time.is_(None),
+    )
+    # Per action either open events match (no NULL row) or one NULL row does:
+    # the newest action comes first whatever the database's NULL ordering.
+    row = s.execute(
+        select(InstanceAction, InstanceActionEvent)
+        .outerjoin(InstanceActionEvent, open_event)
+        .where(
+            InstanceAction.instance_uuid == instance_uuid,
+            InstanceAction.request_id == request_id,
+        )
+        .order_by(InstanceAction.id.desc(), InstanceActionEvent.id.desc())
+        .limit(1)
+    ).first()
+    if row is None:
+        raise NotFound(f"Action {request_id} on instance {instance_uuid} not found")
+    action, record = row
+    _known_actions(s)[(instance_uuid, request_id)] = action
+    return action, record
+
+
+def _open_event_of(s: Session, action_id: int, event: str) -> InstanceActionEvent | None:
+    return s.scalars(
+        select(InstanceActionEvent)
+        .where(
+            InstanceActionEvent.action_id == action_id,
+            InstanceActionEvent.event == event,
+            InstanceActionEvent.finish_time.is_(None),
+        )
+        .order_by(InstanceActionEvent.id.desc())
+    ).first()
 
 
 def event_finish(
@@ -118,17 +185,8 @@ def event_finish(
     none was, so a finish alone still shows on the timeline). A failed event
     marks the action's ``message`` "Error" as Nova does.
     """
-    action = find_action(s, instance_uuid, request_id)
+    action, record = _open_event(s, instance_uuid, request_id, event)
     now = utcnow()
-    record = s.scalars(
-        select(InstanceActionEvent)
-        .where(
-            InstanceActionEvent.action_id == action.id,
-            InstanceActionEvent.event == event,
-            InstanceActionEvent.finish_time.is_(None),
-        )
-        .order_by(InstanceActionEvent.id.desc())
-    ).first()
     if record is None:
         record = InstanceActionEvent(action_id=action.id, event=event, start_time=now)
         s.add(record)

@@ -116,6 +116,33 @@ def get_limits(s: Session, project_id: str, user_id: str | None = None) -> dict[
     return limits
 
 
+Limits = dict[str | None, dict[str, int]]
+
+
+def scoped_limits(s: Session, project_id: str, user_id: str | None) -> Limits:
+    """The project's limits (key None) and, with ``user_id``, the user's: two queries.
+
+    What :func:`get_limits` gives for each scope, read once for a request that
+    checks both (a server create checks metadata, instances, cores and RAM).
+    """
+    project = class_limits(s)
+    own: dict[str, int] = {}
+    users: dict[str, int] = {}
+    wanted = [""] if not user_id else ["", user_id]
+    rows = s.execute(
+        select(Quota.user_id, Quota.resource, Quota.hard_limit).where(
+            Quota.project_id == project_id, Quota.user_id.in_(wanted)
+        )
+    )
+    for row_user, resource, hard_limit in rows:
+        (own if row_user == "" else users)[resource] = hard_limit
+    project.update({k: v for k, v in own.items() if k in project})
+    out: Limits = {None: project}
+    if user_id:
+        out[user_id] = dict(project, **{k: v for k, v in users.items() if k in project})
+    return out
+
+
 def usage(s: Session, project_id: str, user_id: str | None = None) -> dict[str, int]:
     """What the project (or user) uses, for every resource with a counter."""
     used = {name: 0 for name in DEFAULTS}
@@ -199,19 +226,24 @@ def check_deltas(
     deltas: dict[str, int],
     *,
     message: str | None = None,
+    limits_by_scope: Limits | None = None,
 ) -> None:
     """Raise :class:`QuotaExceeded` (403) when adding ``deltas`` would pass a limit.
 
     Checks the project limit against the project's usage and, with ``user_id``,
     the user's limit against the user's usage. The message is Nova's
     ("Quota exceeded for cores: Requested 2, but already used 19 of 20 cores")
-    unless ``message`` is given.
+    unless ``message`` is given. ``limits_by_scope`` (from :func:`scoped_limits`)
+    saves reading the limits again.
     """
     scopes: list[str | None] = [None]
     if user_id:
         scopes.append(user_id)
     for scope in scopes:
-        limits = get_limits(s, project_id, scope)
+        if limits_by_scope is not None and scope in limits_by_scope:
+            limits = limits_by_scope[scope]
+        else:
+            limits = get_limits(s, project_id, scope)
         for resource, delta in deltas.items():
             if delta <= 0 or resource not in limits:
                 continue

@@ -108,7 +108,7 @@ def key_data_for(s: Session, user_id: str, key_name: str | None) -> str | None:
     return key.public_key
 
 
-def _fitting_count(s: Session, req: BuildRequest) -> int:
+def _fitting_count(s: Session, req: BuildRequest, limits: quotas.Limits) -> int:
     """The most instances between min_count and max_count that the quotas allow."""
     failure: QuotaExceeded | None = None
     for count in range(req.max_count, req.min_count - 1, -1):
@@ -118,7 +118,7 @@ def _fitting_count(s: Session, req: BuildRequest) -> int:
             "ram": req.flavor.memory_mb * count,
         }
         try:
-            quotas.check_deltas(s, req.project_id, req.user_id, deltas)
+            quotas.check_deltas(s, req.project_id, req.user_id, deltas, limits_by_scope=limits)
         except QuotaExceeded as exc:
             if failure is None or count == req.min_count:
                 failure = exc
@@ -128,8 +128,8 @@ def _fitting_count(s: Session, req: BuildRequest) -> int:
     raise failure
 
 
-def _check_metadata_quota(s: Session, req: BuildRequest) -> None:
-    limit = quotas.get_limits(s, req.project_id, req.user_id).get("metadata_items", -1)
+def _check_metadata_quota(req: BuildRequest, limits: quotas.Limits) -> None:
+    limit = limits[req.user_id or None].get("metadata_items", -1)
     if 0 <= limit < len(req.metadata):
         raise QuotaExceeded(f"Maximum number of metadata items exceeds {limit}")
 
@@ -165,14 +165,16 @@ def create_instances(s: Session, req: BuildRequest) -> tuple[list[Instance], str
     """
     key_data = key_data_for(s, req.user_id, req.key_name)
     _check_requested_destination(s, req)
-    _check_metadata_quota(s, req)
+    # This transaction holds the database's write lock: the limits are read once.
+    limits = quotas.scoped_limits(s, req.project_id, req.user_id or None)
+    _check_metadata_quota(req, limits)
     group_id = _group_hint(req)
     if group_id is not None:
         try:
             server_groups.get_group(s, group_id)
         except NotFound as exc:
             raise BadRequest(f"Instance group {group_id} could not be found.") from exc
-    count = _fitting_count(s, req)
+    count = _fitting_count(s, req, limits)
     resv = reservation_id()
     snapshot = flavor_snapshot(s, req.flavor)
     now = utcnow()

@@ -164,10 +164,13 @@ def list_allocation_candidates(request: Request, authz: Authz = AuthzDep) -> Res
         whole_trees=at_least(request, 29),
         all_classes=at_least(request, 27),
     )
+    # The microversion is read once, not per candidate and provider (a hundred hosts).
+    as_dict, with_mappings = at_least(request, 12), at_least(request, 34)
+    with_traits, with_tree = at_least(request, 17), at_least(request, 29)
     requests_body: list[dict[str, Any]] = []
     for allocs, mappings in found.requests:
         item: dict[str, Any]
-        if at_least(request, 12):
+        if as_dict:
             item = {"allocations": {u: {"resources": r} for u, r in allocs.items()}}
         else:
             item = {
@@ -175,7 +178,7 @@ def list_allocation_candidates(request: Request, authz: Authz = AuthzDep) -> Res
                     {"resource_provider": {"uuid": u}, "resources": r} for u, r in allocs.items()
                 ]
             }
-        if at_least(request, 34):
+        if with_mappings:
             item["mappings"] = mappings
         requests_body.append(item)
     summaries: dict[str, Any] = {}
@@ -185,9 +188,9 @@ def list_allocation_candidates(request: Request, authz: Authz = AuthzDep) -> Res
                 rc: {"capacity": cap, "used": used} for rc, (cap, used) in summary.resources.items()
             }
         }
-        if at_least(request, 17):
+        if with_traits:
             entry["traits"] = summary.traits
-        if at_least(request, 29):
+        if with_tree:
             entry["parent_provider_uuid"] = summary.parent_uuid
             entry["root_provider_uuid"] = summary.root_uuid
         summaries[rp_uuid] = entry

@@ -12,7 +12,7 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.orm import Session
 
@@ -158,18 +158,23 @@ def write_in(s: Session, requests: list[ConsumerAllocations]) -> None:
     _check_capacity(s, classes, asked, {i: u for u, (i, _g) in rps.items()}, requests, rps)
 
     now = utcnow()
+    rows = [
+        {
+            "resource_provider_id": rps[rp_uuid][0],
+            "consumer_id": r.consumer_uuid,
+            "resource_class_id": classes.id_of(rc),
+            "used": amount,
+            "created_at": now,
+        }
+        for r in requests
+        for rp_uuid, resources in r.allocations.items()
+        for rc, amount in resources.items()
+    ]
+    if rows:
+        # One executemany, not an INSERT … RETURNING per row: this transaction
+        # holds the database's write lock (a claim per boot in a boot storm).
+        s.execute(insert(Allocation), rows)
     for r in requests:
-        for rp_uuid, resources in r.allocations.items():
-            for rc, amount in resources.items():
-                s.add(
-                    Allocation(
-                        resource_provider_id=rps[rp_uuid][0],
-                        consumer_id=r.consumer_uuid,
-                        resource_class_id=classes.id_of(rc),
-                        used=amount,
-                        created_at=now,
-                    )
-                )
         _save_consumer(s, r, consumers.get(r.consumer_uuid))
 
 

@@ -10,6 +10,7 @@ database (SQLite's ``BEGIN IMMEDIATE`` already serialises writers there).
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import uuid as uuidlib
 from dataclasses import dataclass
 from typing import Any
@@ -160,6 +161,7 @@ def trait_clause(column: Any, flt: TraitFilter) -> list[ColumnElement[bool]]:
     return out
 
 
+@functools.lru_cache(maxsize=1024)
 def capacity_query(
     rc_id: int, amount: int, *, units: bool
 ) -> Select[int, int | None, int, float, Any, int]:
@@ -167,6 +169,8 @@ def capacity_query(
 
     Rows: (provider id, root id, total - reserved, allocation ratio, used, inventory id).
     With ``units``, also honour min_unit / max_unit / step_size (allocation candidates).
+    Statements are immutable, so each is built once: building one cost more than
+    running it (every boot's scheduling asks for the same few amounts).
     """
     usage = (
         select(Allocation.resource_provider_id.label("rp"), func.sum(Allocation.used).label("used"))
