@@ -4,6 +4,7 @@ With uvicorn's default keep-alive (5 s, httpx's pool expiry too) the server clos
 connections clients were reusing, and `make load` saw requests die with a reset.
 """
 
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -50,3 +51,18 @@ def test_serve_runs_uvicorn_with_the_keep_alive(
 def test_setting_read_from_the_environment(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("KUMO_API_KEEP_ALIVE", "90")
     assert Settings().api_keep_alive == 90
+
+
+def test_served_process_switches_threads_every_millisecond(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    monkeypatch.setattr(uvicorn, "run", lambda app, **kwargs: None)
+    monkeypatch.setenv("KUMO_STATE_DIR", str(tmp_path))
+    monkeypatch.setenv(serve.ROLE_ENV, "all")
+    before = sys.getswitchinterval()
+    try:
+        serve.serve(Settings(state_dir=tmp_path), "all")
+        # A writer holding SQLite's lock gets the GIL back within 1 ms, not 5.
+        assert sys.getswitchinterval() == pytest.approx(serve.GIL_SWITCH_INTERVAL)
+    finally:
+        sys.setswitchinterval(before)
