@@ -26,6 +26,7 @@ from kumo.compute import policies, states
 from kumo.compute.consoles import SECRET_FILE, ConsoleTokens, InvalidConsoleToken, console_tokens
 from kumo.compute.service import servers as servers_service
 from tests.api.compute._servers import FAKE_HOST, ServersCloud
+from tests.api.compute._unix_console import OneClientServer
 from tests.functional.compute.conftest import (  # noqa: F401 (make_cloud: a fixture)
     Cloud,
     make_cloud,
@@ -316,45 +317,30 @@ def test_ttl_comes_from_the_setting(servers_cloud: ServersCloud) -> None:
 # --- the websocket proxy -----------------------------------------------------------
 
 
-class FakeConsole:
+class FakeConsole(OneClientServer):
     """A unix socket server standing in for QEMU's chardev: a banner, then echo upper-cased."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         self.received = bytearray()
-        self.connections = 0
         self.closed = threading.Event()
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(1)
-        self.server.settimeout(10)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__(path)
 
-    def _serve(self) -> None:
+    def talk(self, conn: socket.socket) -> None:
+        conn.sendall(b"kumo-guest login: ")
         try:
-            conn, _ = self.server.accept()
+            while True:
+                data = conn.recv(4096)
+                if not data:
+                    break
+                self.received += data
+                if b"BYE" in data.upper():
+                    break  # the "guest" closes its console
+                conn.sendall(data.upper())
         except OSError:
-            return
-        self.connections += 1
-        with conn:
-            conn.settimeout(10)
-            conn.sendall(b"kumo-guest login: ")
-            try:
-                while True:
-                    data = conn.recv(4096)
-                    if not data:
-                        break
-                    self.received += data
-                    if b"BYE" in data.upper():
-                        break  # the "guest" closes its console
-                    conn.sendall(data.upper())
-            except OSError:
-                pass
-        self.closed.set()
+            pass
 
-    def close(self) -> None:
-        self.server.close()
+    def hung_up(self) -> None:
+        self.closed.set()
 
 
 def _serve_fake_console(

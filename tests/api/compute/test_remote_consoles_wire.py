@@ -27,6 +27,7 @@ import uvicorn
 
 from kumo.compute.api.novnc import NOVNC_DIR
 from tests.api.compute._servers import ServersCloud
+from tests.api.compute._unix_console import OneClientServer
 
 VNC = {"remote_console": {"protocol": "vnc", "type": "novnc"}}
 #: What QEMU names the display (``-name kumo-<uuid>``): fits one short frame.
@@ -35,48 +36,31 @@ DESKTOP = b"kumo-" + b"0" * 36
 READ_TIMEOUT = 10.0
 
 
-class RFBServer:
+class RFBServer(OneClientServer):
     """QEMU's VNC server, reduced to the handshake: RFB 3.8, security None, ServerInit."""
 
     def __init__(self, path: Path) -> None:
-        self.path = path
         self.client_init: bytes = b""
-        self.connections = 0
         self.finished = threading.Event()
-        self.server = socket.socket(socket.AF_UNIX, socket.SOCK_STREAM)
-        self.server.bind(str(path))
-        self.server.listen(1)
-        self.server.settimeout(READ_TIMEOUT)
-        self.thread = threading.Thread(target=self._serve, daemon=True)
-        self.thread.start()
+        super().__init__(path)
 
-    def _serve(self) -> None:
+    def talk(self, conn: socket.socket) -> None:
         try:
-            conn, _ = self.server.accept()
-        except OSError:
-            return
-        self.connections += 1
-        with conn:
-            conn.settimeout(READ_TIMEOUT)
-            try:
-                conn.sendall(b"RFB 003.008\n")
-                assert _read_exact(conn, 12) == b"RFB 003.008\n"
-                conn.sendall(b"\x01\x01")  # one security type: None
-                assert _read_exact(conn, 1) == b"\x01"
-                conn.sendall(b"\x00\x00\x00\x00")  # SecurityResult: OK
-                self.client_init = _read_exact(conn, 1)
-                pixel_format = struct.pack(">BBBBHHHBBBxxx", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
-                conn.sendall(
-                    struct.pack(">HH", 640, 480) + pixel_format + struct.pack(">I", len(DESKTOP))
-                    + DESKTOP
-                )  # fmt: skip
-                self.finished.set()
-                conn.recv(1)  # until the proxy closes its side
-            except (OSError, AssertionError):
-                pass
-
-    def close(self) -> None:
-        self.server.close()
+            conn.sendall(b"RFB 003.008\n")
+            assert _read_exact(conn, 12) == b"RFB 003.008\n"
+            conn.sendall(b"\x01\x01")  # one security type: None
+            assert _read_exact(conn, 1) == b"\x01"
+            conn.sendall(b"\x00\x00\x00\x00")  # SecurityResult: OK
+            self.client_init = _read_exact(conn, 1)
+            pixel_format = struct.pack(">BBBBHHHBBBxxx", 32, 24, 0, 1, 255, 255, 255, 16, 8, 0)
+            conn.sendall(
+                struct.pack(">HH", 640, 480) + pixel_format + struct.pack(">I", len(DESKTOP))
+                + DESKTOP
+            )  # fmt: skip
+            self.finished.set()
+            conn.recv(1)  # until the proxy closes its side
+        except (OSError, AssertionError):
+            pass
 
 
 def _read_exact(conn: socket.socket, count: int) -> bytes:
